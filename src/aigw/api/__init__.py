@@ -1,0 +1,1 @@
+"""HTTP layer: the only package that knows the web framework."""

@@ -1,0 +1,57 @@
+"""The ASGI application: wiring only. `app_from_environment` is the uvicorn factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from aigw import __version__
+from aigw.api import admin, ops
+from aigw.api import openai as openai_api
+from aigw.api.auth import Authenticator
+from aigw.api.errors import install_error_handlers
+from aigw.api.middleware import RequestMiddleware
+from aigw.gateway import Gateway
+from aigw.observability.logging import configure_logging
+
+log = logging.getLogger("aigw")
+
+
+def create_app(gateway: Gateway) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await gateway.start()
+        log.info(
+            "gateway ready",
+            extra={"providers": [c.name for c in gateway.clients.values()], "ai_enabled": gateway.orchestrator.enabled},
+        )
+        try:
+            yield
+        finally:
+            await gateway.close()
+
+    app = FastAPI(title="aigw", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app.state.gateway = gateway
+    master = gateway.settings.master_key
+    app.state.auth = Authenticator(master.get_secret_value() if master else None)
+    app.router.routes.extend(openai_api.routes())
+    app.router.routes.extend(ops.routes())
+    app.include_router(admin.router)
+    install_error_handlers(app)
+    app.add_middleware(
+        RequestMiddleware,
+        metrics=gateway.metrics,
+        traces=gateway.traces,
+        tracing_enabled=gateway.settings.tracing_enabled,
+    )
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Build the app from `AI_*` settings (and `AI_CONFIG_FILE`): one call per worker process."""
+    gateway = Gateway.from_environment()
+    configure_logging(gateway.settings.log_level, secrets=tuple(gateway.secrets()))
+    return create_app(gateway)

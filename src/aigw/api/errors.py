@@ -1,0 +1,71 @@
+"""Every error leaves the gateway in OpenAI's error format, with the right status."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from aigw.api.middleware import RequestState
+from aigw.errors import GatewayError, InvalidRequestError, NotFoundError
+
+log = logging.getLogger("aigw.api")
+_BY_STATUS = {404: ("not_found_error", "not_found"), 405: ("invalid_request_error", "method_not_allowed")}
+
+
+def error_response(error: GatewayError, request: Request | None = None) -> Response:
+    if request is not None:
+        state: RequestState | None = request.scope.get("aigw")
+        if state is not None:
+            state.error_code = error.code or error.error_type
+    return Response(
+        orjson.dumps(error.to_body()), status_code=error.status, media_type="application/json", headers=error.headers
+    )
+
+
+async def _gateway_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GatewayError)
+    return error_response(exc, request)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        error: GatewayError = NotFoundError(f"Unknown path {request.url.path}", code="not_found")
+    else:
+        kind, code = _BY_STATUS.get(exc.status_code, ("invalid_request_error", str(exc.status_code)))
+        error = GatewayError(str(exc.detail), code=code)
+        error.status, error.error_type = exc.status_code, kind
+    response = error_response(error, request)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0]
+    param = ".".join(str(p) for p in first["loc"][1:]) or None
+    return error_response(InvalidRequestError(str(first["msg"]), param=param, code="invalid_value"), request)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error", exc_info=exc)
+    return error_response(
+        GatewayError(
+            "The gateway failed unexpectedly; the request id identifies it in the logs", code="internal_error"
+        ),
+        request,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(GatewayError, _gateway_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,147 @@
+"""Pure ASGI middleware around every HTTP request: request id, trace, metrics, access log."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from aigw.observability.logging import ACCESS_LOGGER
+from aigw.observability.metrics import GatewayMetrics
+from aigw.observability.tracing import Trace, TraceStore
+from aigw.types import CallInfo
+
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+ENDPOINTS = {
+    "/v1/chat/completions": "chat",
+    "/chat/completions": "chat",
+    "/v1/embeddings": "embeddings",
+    "/embeddings": "embeddings",
+    "/v1/models": "models",
+    "/models": "models",
+    "/healthz": "healthz",
+    "/readyz": "readyz",
+    "/metrics": "metrics",
+}
+_TRACED = frozenset({"chat", "embeddings", "models"})
+_UNLOGGED = frozenset({"healthz", "readyz", "metrics"})
+access_log = logging.getLogger(ACCESS_LOGGER)
+
+
+@dataclass(slots=True)
+class RequestState:
+    """What handlers learn about a request that the access log and trace must report."""
+
+    request_id: str
+    trace: Trace
+    info: CallInfo = field(default_factory=CallInfo)
+    error_code: str | None = None
+    stream: bool = False
+    extra_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+
+def request_state(scope: Scope) -> RequestState:
+    state = scope["aigw"]
+    assert isinstance(state, RequestState)
+    return state
+
+
+class RequestMiddleware:
+    def __init__(self, app: ASGIApp, metrics: GatewayMetrics, traces: TraceStore, tracing_enabled: bool = True) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.traces = traces
+        self.tracing_enabled = tracing_enabled
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        path: str = scope["path"]
+        endpoint = ENDPOINTS.get(path) or ("admin" if path.startswith("/admin/") else "other")
+        request_id = _request_id(scope)
+        state = RequestState(request_id, Trace(request_id, method=scope["method"], endpoint=endpoint))
+        scope["aigw"] = state
+        status = 500
+        id_header = (b"x-request-id", request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), id_header, *state.extra_headers]
+            await send(message)
+
+        if self.metrics.enabled:
+            self.metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            if self.metrics.enabled:
+                self.metrics.in_flight.dec()
+            self.metrics.observe_request(endpoint, status, elapsed)
+            if endpoint in _TRACED:
+                self._keep_trace(state, status)
+            if endpoint not in _UNLOGGED:
+                _log_request(state, scope, status, elapsed)
+
+    def _keep_trace(self, state: RequestState, status: int) -> None:
+        trace = state.trace
+        info = state.info
+        trace.status = "ok" if status < 400 else "error"
+        trace.attrs.update(
+            status=status,
+            provider=info.provider,
+            deployment=info.deployment,
+            model=info.model,
+            attempts=info.attempts,
+            stream=state.stream,
+        )
+        if state.error_code:
+            trace.attrs["error_code"] = state.error_code
+        if self.tracing_enabled:
+            self.traces.add(trace)
+
+
+def _log_request(state: RequestState, scope: Scope, status: int, elapsed: float) -> None:
+    info = state.info
+    fields: dict[str, Any] = {
+        "request_id": state.request_id,
+        "method": scope["method"],
+        "path": scope["path"],
+        "status": status,
+        "latency_ms": round(elapsed * 1000, 3),
+        "provider": info.provider,
+        "deployment": info.deployment,
+        "model": info.model,
+        "stream": state.stream,
+        "attempts": info.attempts,
+    }
+    if info.usage is not None:
+        fields.update(
+            prompt_tokens=info.usage.prompt_tokens,
+            completion_tokens=info.usage.completion_tokens,
+            total_tokens=info.usage.total_tokens,
+        )
+    if info.fallback_from:
+        fields["fallback_from"] = info.fallback_from
+    if state.error_code:
+        fields["error_code"] = state.error_code
+    access_log.info("request", extra=fields)
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            candidate: str = value.decode("latin-1")
+            if _VALID_REQUEST_ID.match(candidate):
+                return candidate
+            break
+    return uuid.uuid4().hex

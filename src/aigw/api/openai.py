@@ -1,0 +1,100 @@
+"""The OpenAI-compatible endpoints: chat completions (plain and SSE), embeddings, models."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from aigw.api.bodies import chat_request, embedding_request, read_json
+from aigw.api.middleware import RequestState, request_state
+from aigw.errors import ProviderError, gateway_error_from
+from aigw.gateway import Gateway
+from aigw.types import AIResponse, CallInfo, ChatRequest, ChatStream
+
+_SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+def _gateway(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+async def chat_completions(request: Request) -> Response:
+    gateway = _gateway(request)
+    state = request_state(request.scope)
+    with state.trace.span("auth"):
+        request.app.state.auth.authenticate(request)
+    with state.trace.span("parse"):
+        body = await read_json(request, gateway.settings.max_body_bytes)
+        chat = chat_request(body, gateway.config.default_model)
+    state.stream = chat.stream
+    result = await gateway.orchestrator.chat(chat, state.trace, state.info)
+    headers = _served_by(state.info)
+    if isinstance(result, ChatStream):
+        return StreamingResponse(
+            _sse(result, chat, state), media_type="text/event-stream", headers={**_SSE_HEADERS, **headers}
+        )
+    return _json(result, headers)
+
+
+async def embeddings(request: Request) -> Response:
+    gateway = _gateway(request)
+    state = request_state(request.scope)
+    with state.trace.span("auth"):
+        request.app.state.auth.authenticate(request)
+    with state.trace.span("parse"):
+        body = await read_json(request, gateway.settings.max_body_bytes)
+        call = embedding_request(body, gateway.config.default_model)
+    result = await gateway.orchestrator.embeddings(call, state.trace, state.info)
+    return _json(result, _served_by(state.info))
+
+
+async def models(request: Request) -> Response:
+    gateway = _gateway(request)
+    request.app.state.auth.authenticate(request)
+    data = await gateway.orchestrator.list_models()
+    return Response(orjson.dumps({"object": "list", "data": data}), media_type="application/json")
+
+
+def _json(result: AIResponse, headers: dict[str, str]) -> Response:
+    return Response(orjson.dumps(result.body), media_type="application/json", headers=headers)
+
+
+def _served_by(info: CallInfo) -> dict[str, str]:
+    return {"x-aigw-provider": info.provider or "", "x-aigw-deployment": info.deployment or ""}
+
+
+async def _sse(stream: ChatStream, chat: ChatRequest, state: RequestState) -> AsyncIterator[bytes]:
+    """Relay chunks as they come. The usage chunk (always asked of the upstream) is only passed
+    on when the caller asked for it. A failure mid-stream ends with an OpenAI error event."""
+    span = state.trace.span("relay")
+    try:
+        async for chunk in stream:
+            if "usage" in chunk and not chat.include_usage:
+                if not chunk.get("choices"):
+                    continue
+                chunk = {k: v for k, v in chunk.items() if k != "usage"}
+            yield b"data: " + orjson.dumps(chunk) + b"\n\n"
+    except ProviderError as exc:
+        error = gateway_error_from(exc)
+        state.error_code = error.code or error.error_type
+        span.fail(state.error_code)
+        yield b"data: " + orjson.dumps(error.to_body()) + b"\n\n"
+        return
+    finally:
+        span.finish()
+        await stream.aclose()
+    yield b"data: [DONE]\n\n"
+
+
+def routes() -> list[Route]:
+    chat = Route("/v1/chat/completions", chat_completions, methods=["POST"])
+    emb = Route("/v1/embeddings", embeddings, methods=["POST"])
+    listing = Route("/v1/models", models, methods=["GET"])
+    # The same endpoints without the /v1 prefix, for clients configured with a bare base URL.
+    bare = [Route(r.path.removeprefix("/v1"), r.endpoint, methods=list(r.methods or ())) for r in (chat, emb, listing)]
+    return [chat, emb, listing, *bare]

@@ -1,0 +1,120 @@
+"""The `aigw` command: `aigw serve`, `aigw config check`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+
+import orjson
+
+from aigw.config import GatewayConfig
+from aigw.configfile import ConfigError, load_config, masked_view
+from aigw.settings import Settings, SettingsError, load_settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        code: int = args.run(args)
+        return code
+    except (SettingsError, ConfigError) as exc:
+        print(f"aigw: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aigw", description="aigw, an AI gateway")
+    commands = parser.add_subparsers(metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the gateway")
+    serve.add_argument("--config", help="YAML file declaring providers and models (AI_CONFIG_FILE)")
+    serve.add_argument("--host", help="address to bind (AI_GATEWAY_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (AI_GATEWAY_PORT, default 8080)")
+    serve.add_argument("--workers", type=int, help="worker processes (AI_WORKERS, default 1)")
+    serve.set_defaults(run=_serve)
+
+    config = commands.add_parser("config", help="inspect the configuration")
+    config_commands = config.add_subparsers(metavar="ACTION")
+    check = config_commands.add_parser("check", help="validate and print the effective configuration, secrets masked")
+    check.add_argument("--config", help="YAML file to check (AI_CONFIG_FILE)")
+    check.set_defaults(run=_config_check)
+    return parser
+
+
+def _apply_arguments(args: argparse.Namespace) -> None:
+    """Command-line options become AI_* variables, so every worker process sees the same settings."""
+    for option, variable in (
+        ("config", "AI_CONFIG_FILE"),
+        ("host", "AI_GATEWAY_HOST"),
+        ("port", "AI_GATEWAY_PORT"),
+        ("workers", "AI_WORKERS"),
+    ):
+        value = getattr(args, option, None)
+        if value is not None:
+            os.environ[variable] = str(value)
+
+
+def _load(args: argparse.Namespace) -> tuple[Settings, GatewayConfig]:
+    _apply_arguments(args)
+    settings = load_settings()
+    return settings, load_config(settings)
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    settings, config = _load(args)
+    sys.stdout.write(orjson.dumps(masked_view(settings, config), option=orjson.OPT_INDENT_2).decode() + "\n")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings, config = _load(args)
+    if settings.master_key is None:
+        if not settings.binds_loopback_only:
+            print(
+                f"aigw: refusing to bind {settings.gateway_host}: set AI_MASTER_KEY to serve beyond loopback",
+                file=sys.stderr,
+            )
+            return 2
+        print("aigw: warning: no AI_MASTER_KEY set; anyone on this machine can call the gateway", file=sys.stderr)
+    if settings.config_file is None and settings.openai_api_key is None:
+        print(
+            "aigw: no AI_OPENAI_API_KEY: serving the stub provider (deterministic answers, no network)", file=sys.stderr
+        )
+    names = ", ".join(f"{p.name} ({p.type})" for p in config.providers)
+    print(
+        f"aigw: serving on http://{settings.gateway_host}:{settings.gateway_port} with providers: {names}",
+        file=sys.stderr,
+    )
+    if settings.workers > 1:
+        _prepare_multiprocess_metrics(settings)
+    import uvicorn
+
+    uvicorn.run(
+        "aigw.api.app:app_from_environment",
+        factory=True,
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=30,
+        server_header=False,
+    )
+    return 0
+
+
+def _prepare_multiprocess_metrics(settings: Settings) -> None:
+    """Workers write metrics to files in a fresh folder; `/metrics` on any worker merges them."""
+    folder = settings.state_dir / f"metrics-{os.getpid()}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder.resolve())

@@ -1,0 +1,73 @@
+"""Typed gateway configuration: providers, model aliases (deployments) and fallback order.
+
+Models only; `aigw.configfile` builds them from a YAML file or from the `AI_*` settings. A
+provider's kind is picked by its `type` field through the provider registry, never by comparing
+names elsewhere.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validator
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BreakerConfig(StrictModel):
+    enabled: bool = True
+    failure_rate: float = Field(0.5, gt=0, le=1)
+    min_calls: int = Field(10, ge=1)
+    window: float = Field(30.0, gt=0)
+    cooldown: float = Field(15.0, gt=0)
+
+
+class RetryConfig(StrictModel):
+    max_retries: int = Field(3, ge=0, le=10)
+    backoff_base: float = Field(0.25, ge=0)
+    max_delay: float = Field(8.0, ge=0)
+
+
+class ProviderConfigBase(StrictModel):
+    """What every provider's configuration has. Each provider module subclasses it with its own
+    fields and a `type` literal; the registry picks the subclass by that `type`."""
+
+    type: str
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    models: tuple[str, ...] = ()  # served models; empty = any model asked for
+    timeout: float = Field(30.0, gt=0)
+    retry: RetryConfig = RetryConfig()
+    breaker: BreakerConfig = BreakerConfig()
+
+
+class Deployment(StrictModel):
+    """One place a model is served: a provider and the model name it knows."""
+
+    provider: str
+    model: str
+
+
+class GatewayConfig(StrictModel):
+    providers: tuple[SerializeAsAny[ProviderConfigBase], ...] = Field(min_length=1)
+    models: dict[str, tuple[Deployment, ...]] = {}
+    fallback_order: tuple[str, ...] = ()
+    default_model: str | None = None
+
+    @model_validator(mode="after")
+    def _check_references(self) -> GatewayConfig:
+        names = [p.name for p in self.providers]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"provider names must be unique, repeated: {', '.join(duplicates)}")
+        for alias, deployments in self.models.items():
+            for dep in deployments:
+                if dep.provider not in names:
+                    raise ValueError(f"model {alias!r} names unknown provider {dep.provider!r}")
+        return self
+
+    def provider_chain(self, fallback_enabled: bool = True) -> list[str]:
+        """Provider names in the order they are tried: `fallback_order` first, then the rest."""
+        names = [p.name for p in self.providers]
+        chain = [n for n in self.fallback_order if n in names]
+        chain += [n for n in names if n not in chain]
+        return chain if fallback_enabled else chain[:1]

@@ -1,0 +1,1 @@
+"""Logging, tracing and metrics: used by every layer, importing none of them."""

@@ -1,0 +1,99 @@
+"""Prometheus metrics. With several worker processes (PROMETHEUS_MULTIPROC_DIR set) every
+worker writes its own files and `/metrics` merges them, so any worker answers for all."""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+CIRCUIT_STATE_VALUES = {"closed": 0, "half_open": 1, "open": 2}
+
+
+class GatewayMetrics:
+    """The gateway's collectors. One instance per app; `enabled=False` makes every call a no-op."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter("aigw_requests", "HTTP requests answered", ["endpoint", "status"], registry=r)
+        self.request_seconds = Histogram(
+            "aigw_request_duration_seconds",
+            "Time to answer a request",
+            ["endpoint"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.in_flight = Gauge(
+            "aigw_requests_in_flight", "Requests being answered", registry=r, multiprocess_mode="livesum"
+        )
+        self.upstream = Counter(
+            "aigw_upstream_attempts", "Calls to providers by outcome", ["provider", "outcome"], registry=r
+        )
+        self.upstream_seconds = Histogram(
+            "aigw_upstream_duration_seconds",
+            "Provider call time (to head)",
+            ["provider"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.retries = Counter(
+            "aigw_upstream_retries", "Retries after a failed provider call", ["provider"], registry=r
+        )
+        self.fallbacks = Counter(
+            "aigw_fallbacks",
+            "Requests served by a later deployment than the first",
+            ["from_provider", "to_provider"],
+            registry=r,
+        )
+        self.tokens = Counter(
+            "aigw_tokens", "Tokens used, by provider, model and kind", ["provider", "model", "kind"], registry=r
+        )
+        self.circuit_state = Gauge(
+            "aigw_circuit_state",
+            "Circuit breaker: 0 closed, 1 half-open, 2 open",
+            ["provider"],
+            registry=r,
+            multiprocess_mode="livemax",
+        )
+
+    def observe_request(self, endpoint: str, status: int, seconds: float) -> None:
+        if self.enabled:
+            self.requests.labels(endpoint, str(status)).inc()
+            self.request_seconds.labels(endpoint).observe(seconds)
+
+    def observe_attempt(self, provider: str, outcome: str, seconds: float) -> None:
+        if self.enabled:
+            self.upstream.labels(provider, outcome).inc()
+            self.upstream_seconds.labels(provider).observe(seconds)
+
+    def observe_retry(self, provider: str) -> None:
+        if self.enabled:
+            self.retries.labels(provider).inc()
+
+    def observe_fallback(self, from_provider: str, to_provider: str) -> None:
+        if self.enabled:
+            self.fallbacks.labels(from_provider, to_provider).inc()
+
+    def observe_tokens(self, provider: str, model: str, prompt: int, completion: int) -> None:
+        if self.enabled:
+            if prompt:
+                self.tokens.labels(provider, model, "prompt").inc(prompt)
+            if completion:
+                self.tokens.labels(provider, model, "completion").inc(completion)
+
+    def set_circuit_state(self, provider: str, state: str) -> None:
+        if self.enabled:
+            self.circuit_state.labels(provider).set(CIRCUIT_STATE_VALUES.get(state, 0))
+
+    def exposition(self) -> bytes:
+        if self.multiprocess:
+            merged = CollectorRegistry()
+            MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+            return generate_latest(merged)
+        return generate_latest(self.registry)

@@ -1,0 +1,64 @@
+"""Scrubbing for anything written to logs: secrets and e-mail/phone/card-like strings never pass.
+
+This is the log-side safety net, applied to every string field of every log line. It is eager on
+purpose: a false positive costs a little debugging detail, a false negative leaks data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+Redactor = Callable[[str], str]
+
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("PRIVATE_KEY", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S)),
+    ("BEARER", re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+")),
+    ("JWT", re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")),
+    (
+        "API_KEY",
+        re.compile(
+            r"\b(?:sk|pk|rk)-[A-Za-z0-9_-]{8,}|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"
+            r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bxox[abpr]-[A-Za-z0-9-]{10,}"
+            r"|\bAIza[0-9A-Za-z_-]{35}"
+        ),
+    ),
+    ("EMAIL", re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")),
+    # Runs of 7+ digits with the separators phone and card numbers use; dates, versions and
+    # dotted IP addresses are left alone by `_looks_numeric_noise`.
+    ("NUMBER", re.compile(r"(?<![\w.])\+?\(?\d[\d\s().-]{5,}\d(?![\w])")),
+)
+_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_DECIMAL = re.compile(r"^\d+\.\d+$")
+
+
+def _looks_numeric_noise(text: str) -> bool:
+    digits = sum(c.isdigit() for c in text)
+    return digits < 7 or bool(_IPV4.match(text) or _DATE.match(text) or _DECIMAL.match(text))
+
+
+def _replace_number(match: re.Match[str]) -> str:
+    text = match.group(0)
+    return text if _looks_numeric_noise(text) else "[NUMBER]"
+
+
+class LogRedactor:
+    """Replaces known secret values, then anything shaped like a secret or personal data."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def add_secret(self, secret: str | None) -> None:
+        if secret and len(secret) >= 4 and secret not in self._secrets:
+            self._secrets = sorted([*self._secrets, secret], key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, "[SECRET]")
+        if not any(c.isdigit() or c in "@-" for c in text):
+            return text  # fast path: nothing below can match
+        for label, pattern in _PATTERNS:
+            text = pattern.sub(_replace_number if label == "NUMBER" else f"[{label}]", text)
+        return text

@@ -1,0 +1,135 @@
+"""The orchestrator: one request's pipeline, from routing to an answer, readable top to bottom.
+
+kill switch -> routes for the model -> for each route (primary, then fallbacks):
+    client (breaker, retries, timeout) -> provider
+-> usage accounting -> answer (or the last failure, as a GatewayError)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aigw.client import AIClient, CircuitOpenError
+from aigw.errors import (
+    NotFoundError,
+    ProviderError,
+    ServiceUnavailableError,
+    gateway_error_from,
+)
+from aigw.observability.metrics import GatewayMetrics
+from aigw.observability.tracing import Trace
+from aigw.routing import Route, Router
+from aigw.types import AIRequest, AIResponse, CallInfo, ChatRequest, ChatStream, EmbeddingRequest
+
+_MODEL_LIST_TIMEOUT = 5.0
+
+
+class Orchestrator:
+    def __init__(
+        self, router: Router, clients: dict[str, AIClient], metrics: GatewayMetrics, enabled: bool = True
+    ) -> None:
+        self.router = router
+        self.clients = clients
+        self.metrics = metrics
+        self.enabled = enabled
+
+    async def chat(self, request: ChatRequest, trace: Trace, info: CallInfo) -> AIResponse | ChatStream:
+        return await self._run(request, trace, info)
+
+    async def embeddings(self, request: EmbeddingRequest, trace: Trace, info: CallInfo) -> AIResponse:
+        result = await self._run(request, trace, info)
+        assert isinstance(result, AIResponse)
+        return result
+
+    async def _run(self, request: AIRequest, trace: Trace, info: CallInfo) -> AIResponse | ChatStream:
+        if not self.enabled:
+            raise ServiceUnavailableError(
+                "AI calls are switched off on this gateway (AI_GATEWAY_ENABLED)", code="gateway_disabled"
+            )
+        with trace.span("route", model=request.model) as span:
+            routes = self.router.routes(request.model, request.kind)
+            span.set(routes=[r.deployment for r in routes])
+        if not routes:
+            raise NotFoundError(
+                f"The model '{request.model}' is not served by this gateway", code="model_not_found", param="model"
+            )
+        failures: list[ProviderError] = []
+        for route in routes:
+            call = request if route.model == request.model else dataclasses.replace(request, model=route.model)
+            try:
+                result = await self.clients[route.provider].execute(call, trace, info)
+            except ProviderError as error:
+                failures.append(error)
+                if not _worth_falling_back(error):
+                    raise gateway_error_from(error) from None
+                continue
+            self._served(route, routes[0], info)
+            if isinstance(result, ChatStream):
+                return ChatStream(self._account_stream(result, info), close=result.aclose)
+            self._account(info, result.usage)
+            return result
+        raise _final_error(failures)
+
+    def _served(self, route: Route, primary: Route, info: CallInfo) -> None:
+        info.provider, info.deployment, info.model = route.provider, route.deployment, route.model
+        if route is not primary:
+            info.fallback_from = primary.provider
+            self.metrics.observe_fallback(primary.provider, route.provider)
+
+    def _account(self, info: CallInfo, usage: Any) -> None:
+        info.usage = usage
+        if usage is not None and info.provider and info.model:
+            self.metrics.observe_tokens(info.provider, info.model, usage.prompt_tokens, usage.completion_tokens)
+
+    async def _account_stream(self, stream: ChatStream, info: CallInfo) -> AsyncIterator[dict[str, Any]]:
+        try:
+            async for chunk in stream:
+                yield chunk
+        finally:
+            self._account(info, stream.usage)
+
+    async def list_models(self) -> list[dict[str, Any]]:
+        """Declared model aliases first, then what each provider serves, without duplicates."""
+        names = {name: "aigw" for name in self.router.public_models()}
+        listings = await asyncio.gather(*(self._models_of(c) for c in self.clients.values()))
+        for client, models in zip(self.clients.values(), listings, strict=True):
+            for model in models:
+                names.setdefault(model, client.name)
+        return [{"id": name, "object": "model", "created": 0, "owned_by": owner} for name, owner in names.items()]
+
+    async def _models_of(self, client: AIClient) -> list[str]:
+        try:
+            return await asyncio.wait_for(client.provider.list_models(), _MODEL_LIST_TIMEOUT)
+        except (TimeoutError, ProviderError):
+            return []
+
+    def provider_status(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": c.name,
+                "type": c.provider.type_name,
+                "available": c.is_available(),
+                "circuit": c.breaker.snapshot(),
+            }
+            for c in self.clients.values()
+        ]
+
+
+def _worth_falling_back(error: ProviderError) -> bool:
+    """Another deployment may succeed where this one failed for reasons of its own."""
+    return error.retryable or error.counts_against_health or isinstance(error, CircuitOpenError)
+
+
+def _final_error(failures: list[ProviderError]) -> Exception:
+    if failures and all(isinstance(f, CircuitOpenError) for f in failures):
+        wait = min(f.retry_after for f in failures if isinstance(f, CircuitOpenError))
+        return ServiceUnavailableError(
+            "every provider for this model is failing; circuit open",
+            code="circuit_open",
+            headers={"retry-after": str(max(1, round(wait)))},
+        )
+    real = [f for f in failures if not isinstance(f, CircuitOpenError)]
+    return gateway_error_from(real[-1] if real else failures[-1])

@@ -1,0 +1,1 @@
+"""AI providers, one module each; `registry` finds them by their config `type`."""

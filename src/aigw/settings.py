@@ -1,0 +1,100 @@
+"""Process settings from the environment (`AI_*`, the plan's names) and an optional `.env` file."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class Settings(BaseSettings):
+    """Every knob the gateway reads from its environment. Secrets are `SecretStr`."""
+
+    model_config = SettingsConfigDict(env_prefix="AI_", env_file=".env", extra="ignore", case_sensitive=False)
+
+    gateway_enabled: bool = True
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = Field(8080, ge=0, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    config_file: Path | None = None
+
+    master_key: SecretStr | None = None
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_model: str = "gpt-4o-mini"
+    openai_timeout: float = Field(30.0, gt=0, le=3600)
+    openai_max_retries: int = Field(3, ge=0, le=10)
+    openai_max_connections: int = Field(1000, ge=1)
+
+    retry_backoff_base: float = Field(0.25, ge=0, le=60)
+    retry_max_delay: float = Field(8.0, ge=0, le=600)
+
+    circuit_breaker_enabled: bool = True
+    circuit_breaker_failure_rate: float = Field(0.5, gt=0, le=1)
+    circuit_breaker_min_calls: int = Field(10, ge=1)
+    circuit_breaker_window: float = Field(30.0, gt=0)
+    circuit_breaker_cooldown: float = Field(15.0, gt=0)
+
+    fallback_enabled: bool = True
+    fallback_order: Annotated[list[str], NoDecode] = ["openai", "local"]
+
+    database_url: str | None = None
+    redis_url: str | None = None
+
+    tracing_enabled: bool = True
+    trace_buffer_size: int = Field(2000, ge=1, le=1_000_000)
+    metrics_enabled: bool = True
+    log_level: LogLevel = "INFO"
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    state_dir: Path = Path(".aigw")
+
+    @field_validator("fallback_order", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def binds_loopback_only(self) -> bool:
+        host = self.gateway_host.strip("[]")
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.state_dir / 'aigw.db'}"
+
+
+class SettingsError(Exception):
+    """A bad setting, with a one-line explanation naming the variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc, prefix="AI_")) from None
+
+
+def describe_validation_error(exc: ValidationError, *, prefix: str = "") -> str:
+    first = exc.errors()[0]
+    name = prefix + "_".join(str(part) for part in first["loc"] if not isinstance(part, int)).upper()
+    value = first.get("input")
+    shown = "" if isinstance(value, dict | type(None)) or "key" in name.lower() else f"={value!r}"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"invalid setting {name}{shown}: {first['msg']}{more}"
