@@ -108,6 +108,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_config=None,
         timeout_graceful_shutdown=30,
         server_header=False,
+        proxy_headers=False,
     )
     return 0
 

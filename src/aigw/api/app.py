@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,15 +16,20 @@ from aigw.api.auth import Authenticator
 from aigw.api.errors import install_error_handlers
 from aigw.api.middleware import RequestMiddleware
 from aigw.gateway import Gateway
-from aigw.observability.logging import configure_logging
+from aigw.observability.logging import LogSystem, configure_logging
 
 log = logging.getLogger("aigw")
 
 
-def create_app(gateway: Gateway) -> FastAPI:
+def create_app(gateway: Gateway, logs: LogSystem | None = None) -> FastAPI:
+    """The app for `gateway`. Without `logs`, JSON logging to stderr is installed process-wide."""
+    if logs is None:
+        logs = configure_logging(gateway.settings.log_level, secrets=tuple(gateway.secrets()))
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await gateway.start()
+        gc.freeze()  # start-up objects never die: keep them out of every future collection
         log.info(
             "gateway ready",
             extra={"providers": [c.name for c in gateway.clients.values()], "ai_enabled": gateway.orchestrator.enabled},
@@ -45,6 +51,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         RequestMiddleware,
         metrics=gateway.metrics,
         traces=gateway.traces,
+        access_log=logs.access,
         tracing_enabled=gateway.settings.tracing_enabled,
     )
     return app
@@ -52,6 +59,4 @@ def create_app(gateway: Gateway) -> FastAPI:
 
 def app_from_environment() -> FastAPI:
     """Build the app from `AI_*` settings (and `AI_CONFIG_FILE`): one call per worker process."""
-    gateway = Gateway.from_environment()
-    configure_logging(gateway.settings.log_level, secrets=tuple(gateway.secrets()))
-    return create_app(gateway)
+    return create_app(Gateway.from_environment())

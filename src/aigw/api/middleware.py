@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import logging
+import os
 import re
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from aigw.observability.logging import ACCESS_LOGGER
+from aigw.observability.logging import AccessLog
 from aigw.observability.metrics import GatewayMetrics
 from aigw.observability.tracing import Trace, TraceStore
 from aigw.types import CallInfo
@@ -30,7 +29,6 @@ ENDPOINTS = {
 }
 _TRACED = frozenset({"chat", "embeddings", "models"})
 _UNLOGGED = frozenset({"healthz", "readyz", "metrics"})
-access_log = logging.getLogger(ACCESS_LOGGER)
 
 
 @dataclass(slots=True)
@@ -52,8 +50,16 @@ def request_state(scope: Scope) -> RequestState:
 
 
 class RequestMiddleware:
-    def __init__(self, app: ASGIApp, metrics: GatewayMetrics, traces: TraceStore, tracing_enabled: bool = True) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: GatewayMetrics,
+        traces: TraceStore,
+        access_log: AccessLog,
+        tracing_enabled: bool = True,
+    ) -> None:
         self.app = app
+        self.access_log = access_log
         self.metrics = metrics
         self.traces = traces
         self.tracing_enabled = tracing_enabled
@@ -89,8 +95,8 @@ class RequestMiddleware:
             self.metrics.observe_request(endpoint, status, elapsed)
             if endpoint in _TRACED:
                 self._keep_trace(state, status)
-            if endpoint not in _UNLOGGED:
-                _log_request(state, scope, status, elapsed)
+            if endpoint not in _UNLOGGED and self.access_log.enabled:
+                self.access_log.write(_log_fields(state, scope, status, elapsed))
 
     def _keep_trace(self, state: RequestState, status: int) -> None:
         trace = state.trace
@@ -110,7 +116,7 @@ class RequestMiddleware:
             self.traces.add(trace)
 
 
-def _log_request(state: RequestState, scope: Scope, status: int, elapsed: float) -> None:
+def _log_fields(state: RequestState, scope: Scope, status: int, elapsed: float) -> dict[str, Any]:
     info = state.info
     fields: dict[str, Any] = {
         "request_id": state.request_id,
@@ -134,7 +140,7 @@ def _log_request(state: RequestState, scope: Scope, status: int, elapsed: float)
         fields["fallback_from"] = info.fallback_from
     if state.error_code:
         fields["error_code"] = state.error_code
-    access_log.info("request", extra=fields)
+    return fields
 
 
 def _request_id(scope: Scope) -> str:
@@ -144,4 +150,4 @@ def _request_id(scope: Scope) -> str:
             if _VALID_REQUEST_ID.match(candidate):
                 return candidate
             break
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()

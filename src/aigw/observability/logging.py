@@ -1,16 +1,16 @@
 """Structured JSON logs, written off the event loop, scrubbed of secrets and personal data.
 
-Records are handed to a queue in the request's thread (cheap) and formatted and written by a
-background thread, so a slow stderr never blocks a request.
+Lines are formatted where they are logged and written in batches by a background thread, so a
+slow stderr never blocks a request.
 """
 
 from __future__ import annotations
 
 import atexit
+import collections
 import logging
-import logging.handlers
-import queue
 import sys
+import threading
 import time
 from typing import IO, Any
 
@@ -58,41 +58,111 @@ class JsonFormatter(logging.Formatter):
         return value
 
 
-class _Handoff(logging.handlers.QueueHandler):
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        return record  # formatting happens on the listener thread
+class BufferedHandler(logging.Handler):
+    """Formats on the caller's thread (microseconds) and queues the line; a writer thread wakes
+    every `interval` seconds and writes everything queued in one call. One wake-up per interval,
+    not per record: waking a thread per line costs far more than the line."""
+
+    def __init__(self, stream: IO[str], interval: float = 0.1) -> None:
+        super().__init__()
+        self.stream = stream
+        self.interval = interval
+        self._lines: collections.deque[str] = collections.deque()
+        self._stop = threading.Event()
+        self._writer: threading.Thread | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._lines.append(self.format(record))
+        except Exception:
+            self.handleError(record)
+
+    def write_line(self, line: str) -> None:
+        self._lines.append(line)
+
+    def start(self) -> None:
+        if self._writer is None:
+            self._stop.clear()
+            self._writer = threading.Thread(target=self._run, name="aigw-log-writer", daemon=True)
+            self._writer.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.flush()
+        self.flush()
+
+    def flush(self) -> None:
+        lines = []
+        while self._lines:
+            lines.append(self._lines.popleft())
+        if lines:
+            try:
+                self.stream.write("\n".join(lines) + "\n")
+                self.stream.flush()
+            except (OSError, ValueError):
+                pass  # stderr gone (shutdown, closed pipe): nothing left to tell
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._writer is not None:
+            self._writer.join(timeout=5)
+            self._writer = None
+        self.flush()
+        super().close()
+
+
+class AccessLog:
+    """The per-request log line, written without the stdlib logging machinery (a LogRecord costs
+    more than the whole line): fields are scrubbed, serialized and queued for the writer."""
+
+    def __init__(self, handler: BufferedHandler, redactor: Redactor, enabled: bool = True) -> None:
+        self._handler = handler
+        self._redactor = redactor
+        self.enabled = enabled
+
+    def write(self, fields: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        now = time.time()
+        line: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z",
+            "level": "info",
+            "logger": ACCESS_LOGGER,
+            "msg": "request",
+        }
+        redact = self._redactor
+        for key, value in fields.items():
+            line[key] = redact(value) if isinstance(value, str) else value
+        self._handler.write_line(orjson.dumps(line, default=str).decode())
 
 
 class LogSystem:
-    """Owns the queue listener; `configure_logging` installs it on the root logger."""
+    """Owns the writer; `configure_logging` installs it on the root logger."""
 
     def __init__(self, level: str, stream: IO[str] | None = None, redactor: LogRedactor | None = None) -> None:
         self.redactor = redactor or LogRedactor()
-        self._queue: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-        self.output = logging.StreamHandler(stream or sys.stderr)
+        self.output = BufferedHandler(stream or sys.stderr)
         self.output.setFormatter(JsonFormatter(self.redactor))
-        self._listener = logging.handlers.QueueListener(self._queue, self.output)
-        self._handoff = _Handoff(self._queue)
         self.level = level
+        self.access = AccessLog(self.output, self.redactor, enabled=logging.getLevelName(level) <= logging.INFO)
 
     def install(self) -> None:
         root = logging.getLogger()
         for handler in list(root.handlers):
             root.removeHandler(handler)
-        root.addHandler(self._handoff)
+        root.addHandler(self.output)
         root.setLevel(self.level)
         for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "aiohttp"):
             lg = logging.getLogger(name)
             lg.handlers.clear()
             lg.propagate = True
         logging.getLogger("uvicorn.access").disabled = True  # our access log replaces it
-        self._listener.start()
+        self.output.start()
         atexit.register(self.stop)
 
     def stop(self) -> None:
-        """Flush what is queued and stop the writer thread (idempotent)."""
-        if self._listener._thread is not None:
-            self._listener.stop()
+        """Write what is queued and stop the writer thread (idempotent)."""
+        self.output.close()
 
 
 def configure_logging(

@@ -28,6 +28,8 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # dotted IP addresses are left alone by `_looks_numeric_noise`.
     ("NUMBER", re.compile(r"(?<![\w.])\+?\(?\d[\d\s().-]{5,}\d(?![\w])")),
 )
+# Cheap pre-check: every pattern above needs one of these to match at all.
+_MAYBE = re.compile(r"[0-9@]|-----|(?i:bearer)|eyJ|(?:sk|pk|rk)-|AKIA|ASIA|gh[pousr]_|xox[abpr]-|AIza")
 _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _DECIMAL = re.compile(r"^\d+\.\d+$")
@@ -57,7 +59,7 @@ class LogRedactor:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, "[SECRET]")
-        if not any(c.isdigit() or c in "@-" for c in text):
+        if _MAYBE.search(text) is None:
             return text  # fast path: nothing below can match
         for label, pattern in _PATTERNS:
             text = pattern.sub(_replace_number if label == "NUMBER" else f"[{label}]", text)

@@ -1,0 +1,32 @@
+# aigw developer commands. Everything runs from the project's own virtualenv (.venv).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)  ## start the gateway on http://127.0.0.1:8080 with the embedded defaults
+	$(BIN)/aigw serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/mypy
+
+test: lint  ## the whole suite: lint, types, unit, integration, chaos, load
+	$(BIN)/pytest -q -p no:cacheprovider
+
+bench: $(STAMP)  ## mock upstream direct vs floor proxy vs gateway, one run; writes docs/benchmarks.md
+	$(BIN)/python scripts/bench.py
+
+clean:
+	rm -rf $(VENV) .aigw .mypy_cache .ruff_cache .pytest_cache
