@@ -21,6 +21,7 @@ a missed target is reported in the targets table, not through the exit status.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import math
@@ -60,7 +61,7 @@ MAX_WORKER_RSS_MB = 150.0
 MAX_RSS_GROWTH_MB = 5.0
 HIGH_OTHER_CPU = 0.25  # cores used by processes this run did not start: above this the box was noisy
 
-CHAT_200 = re.compile(r'^aigw_requests_total\{([^}]*)\}\s+([0-9.eE+-]+)\s*$', re.MULTILINE)
+REQUESTS_TOTAL = re.compile(r"^aigw_requests_total\{([^}]*)\}\s+([0-9.eE+-]+)\s*$", re.MULTILINE)
 
 Result = dict[str, Any]
 
@@ -223,10 +224,8 @@ class Processes:
             p.wait(timeout=60 if sig == signal.SIGINT else 20)
         except (subprocess.TimeoutExpired, ProcessLookupError):
             log(f"pid {p.pid} did not stop: SIGKILL to its process group")
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             p.wait(timeout=10)
 
     def stop_all(self) -> None:
@@ -285,12 +284,12 @@ def pairs(results: list[Result], mode: str, value: float) -> list[tuple[Result, 
 
 
 def ok_rps(r: Result) -> float:
-    return float(r.get("ok_rps", r["rps"]))
+    return float(r["ok_rps"] if "ok_rps" in r else r["rps"])
 
 
 def overhead(ps: list[tuple[Result, Result]], q: str) -> float | None:
-    diffs = [g["latency_ms"][q] - d["latency_ms"][q] for d, g in ps]
-    return med(x for x in diffs if x is not None)
+    lat = [(d["latency_ms"][q], g["latency_ms"][q]) for d, g in ps]
+    return med(float(b - a) for a, b in lat if a is not None and b is not None)
 
 
 def system_stats(results: list[Result]) -> Result:
@@ -313,8 +312,7 @@ def system_stats(results: list[Result]) -> Result:
         "rss_max": max((res.get("rss_max_mb") or 0 for res in results), default=None) or None,
         "rss_idle": med(res["rss_mb"][0][1] for res in results if res.get("rss_mb")),
         "errors": sum(g["errors"] for _, g in closed + rate),
-        "saturated": bool(rate)
-        and ((gw_rate_rps or 0) < 0.95 * RATE or rate_errors > 0 or (ovh_p50 or 0) > 100),
+        "saturated": bool(rate) and ((gw_rate_rps or 0) < 0.95 * RATE or rate_errors > 0 or (ovh_p50 or 0) > 100),
         "other": med(r["cpu_cores"]["other"] for r in everything if "cpu_cores" in r),
         "other_max": max((r["cpu_cores"]["other"] for r in everything if "cpu_cores" in r), default=None),
     }
@@ -329,7 +327,7 @@ def chat_counts(base: str) -> tuple[int, int]:
     if status != 200:
         raise BenchError(f"GET {base}/metrics answered {status}")
     ok = other = 0
-    for labels, value in CHAT_200.findall(body.decode()):
+    for labels, value in REQUESTS_TOTAL.findall(body.decode()):
         lab = dict(re.findall(r'(\w+)="([^"]*)"', labels))
         if lab.get("endpoint") == "chat":
             if lab.get("status") == "200":
@@ -405,9 +403,9 @@ def memory_phase(cfg: Config, bdir: Path, tmp: Path, procs: Processes) -> Memory
     mock_cmd = [sys.executable, str(bdir / "mock_upstream.py"), "--port", str(up_port)]
     mock = procs.start(mock_cmd, cwd=bdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     gw = None
+    gw_log = tmp / "memory-gateway.log"
     try:
         wait_ready(upstream + "/health", mock, "mock upstream", timeout=20)
-        gw_log = tmp / "memory-gateway.log"
         gw_cmd = [str(aigw_bin()), "serve", "--port", str(gw_port), "--workers", "1"]
         with gw_log.open("wb") as fh:
             genv = env | gateway_env(tmp / "state-memory", upstream)
@@ -422,7 +420,7 @@ def memory_phase(cfg: Config, bdir: Path, tmp: Path, procs: Processes) -> Memory
         drive(run, bdir, base, gw.pid)
         return run
     except BenchError:
-        if gw is not None and gw_log.exists():
+        if gw_log.exists():
             log("gateway log tail:\n" + "\n".join(gw_log.read_text(errors="replace").splitlines()[-20:]))
         raise
     finally:
@@ -450,13 +448,13 @@ def results_table(direct: Result | None, floor: Result | None, aigw: Result | No
 
     rows = [
         "| system | req/s at c=50 | ratio to floor | p99 overhead at 500 req/s (ms) "
-        "| p95 overhead at 500 req/s (ms) | gateway CPU \u00b5s/request at c=50 | max RSS MiB |",
+        "| p95 overhead at 500 req/s (ms) | gateway CPU µs/request at c=50 | max RSS MiB |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     if direct:
         rows.append(
             f"| direct (mock upstream) | {fmt(direct['rps'], 0)} | {ratio(direct['rps'])} "
-            f"| 0 (abs. p99 {fmt(direct['p99'], 2)}) | 0 (abs. p95 {fmt(direct['p95'], 2)}) | \u2014 | \u2014 |"
+            f"| 0 (abs. p99 {fmt(direct['p99'], 2)}) | 0 (abs. p95 {fmt(direct['p95'], 2)}) | — | — |"
         )
     for label, s in (("floor proxy", floor), (f"aigw ({GATEWAY_WORKERS} workers, auth on)", aigw)):
         if s is None:
@@ -474,26 +472,26 @@ def targets_table(floor: Result | None, aigw: Result | None, mem: MemoryRun | No
     rows = ["| target | measured | result |", "|---|---:|---|"]
     ratio = aigw["rps"] / floor["rps"] if aigw and floor and aigw["rps"] and floor["rps"] else None
     rows.append(
-        f"| throughput \u2265 {MIN_RATIO_TO_FLOOR} \u00d7 floor (c=50) | {fmt(ratio, 2)} \u00d7 floor "
+        f"| throughput ≥ {MIN_RATIO_TO_FLOOR} x floor (c=50) | {fmt(ratio, 2)} x floor "
         f"| {verdict(None if ratio is None else ratio >= MIN_RATIO_TO_FLOOR)} |"
     )
     p99 = aigw["ovh_p99"] if aigw else None
     p99_ok = None if p99 is None or aigw is None else (p99 <= MAX_P99_OVERHEAD_MS and not aigw["saturated"])
     sat = " (SATURATED)" if aigw and aigw["saturated"] else ""
     rows.append(
-        f"| p99 added latency at {RATE} req/s \u2264 {MAX_P99_OVERHEAD_MS:g} ms "
+        f"| p99 added latency at {RATE} req/s ≤ {MAX_P99_OVERHEAD_MS:g} ms "
         f"| {fmt(p99, 2, ' ms')}{sat} | {verdict(p99_ok)} |"
     )
     cpu = aigw["cpu_us"] if aigw else None
     rows.append(
-        f"| gateway CPU per request \u2264 {MAX_CPU_US_PER_REQ:g} \u00b5s | {fmt(cpu, 0, ' \u00b5s')} "
+        f"| gateway CPU per request ≤ {MAX_CPU_US_PER_REQ:g} µs | {fmt(cpu, 0, ' µs')} "
         f"| {verdict(None if cpu is None else cpu <= MAX_CPU_US_PER_REQ)} |"
     )
     end = mem.at("100%") if mem else None
     n = f"{mem.total // 1000}k" if mem else "100k"
     rss_mb = end["rss_mib"] * MIB / MB if end else None
     rows.append(
-        f"| RSS of one worker after {n} requests \u2264 {MAX_WORKER_RSS_MB:g} MB "
+        f"| RSS of one worker after {n} requests ≤ {MAX_WORKER_RSS_MB:g} MB "
         f"| {fmt(end['rss_mib'] if end else None, 1, ' MiB')} ({fmt(rss_mb, 1, ' MB')}) "
         f"| {verdict(None if rss_mb is None else rss_mb <= MAX_WORKER_RSS_MB)} |"
     )
@@ -501,7 +499,7 @@ def targets_table(floor: Result | None, aigw: Result | None, mem: MemoryRun | No
     g_mb = g * MIB / MB if g is not None else None
     half = f"{mem.total // 2000}k" if mem else "50k"
     rows.append(
-        f"| RSS not growing: {half}\u2192{n} growth < ~{MAX_RSS_GROWTH_MB:g} MB "
+        f"| RSS not growing: {half}→{n} growth < ~{MAX_RSS_GROWTH_MB:g} MB "
         f"| {fmt(g, 1, ' MiB')} ({fmt(g_mb, 1, ' MB')}) "
         f"| {verdict(None if g_mb is None else g_mb < MAX_RSS_GROWTH_MB)} |"
     )
@@ -580,7 +578,7 @@ class Report:
             f"`compare.py` runs alternated floor, aigw ({c.outer_rounds} runs each, {c.rounds} A/B rounds per run, "
             f"{c.duration} s measured + 1 s warm-up per measurement), mock upstream latency 0 ms, closed loop "
             f"c={CONCURRENCY} with wrk, open loop {RATE} req/s with load.py. Every number is the median over all "
-            f"rounds of all runs of a system; overheads are medians of paired (proxy \u2212 direct) differences, "
+            f"rounds of all runs of a system; overheads are medians of paired (proxy - direct) differences, "
             f"each pair measured back to back. aigw: `aigw serve --workers {GATEWAY_WORKERS}`, master key set "
             f"(every request authenticated), OpenAI provider pointed at the mock, log level INFO (access log on). "
             f"Max RSS is the whole process tree (aigw: supervisor + {GATEWAY_WORKERS} workers). "
@@ -601,7 +599,8 @@ class Report:
         if self.mem:
             m = self.mem
             pts = ", ".join(
-                f"{s['requests']:,} req: {s['rss_mib']:.1f} MiB" + (" (after 1 request)" if s["label"] == "startup" else "")
+                f"{s['requests']:,} req: {s['rss_mib']:.1f} MiB"
+                + (" (after 1 request)" if s["label"] == "startup" else "")
                 for s in m.samples
             )
             peak = max(s["hwm_mib"] for s in m.samples)
@@ -641,7 +640,7 @@ class Report:
             "back to back, and the ratios and overheads come from those pairs. `ratio to floor` is aigw req/s over "
             "the thin aiohttp passthrough's req/s (what a plain Python proxy costs); overhead is proxy minus "
             "direct latency at a fixed 500 req/s arrival rate (open loop, so queueing is not hidden). Gateway CPU "
-            "\u00b5s/request is the steadiest number on a noisy box. SATURATED means the proxy did not keep up "
+            "µs/request is the steadiest number on a noisy box. SATURATED means the proxy did not keep up "
             "with the offered rate; its latency then measures queueing, not overhead.",
             "",
             "## Details",
@@ -692,15 +691,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     procs = Processes()
     try:
         with tempfile.TemporaryDirectory(prefix="aigw-bench-") as tmp:
-            run_all(cfg, report, Path(tmp), procs)
+            try:
+                run_all(cfg, report, Path(tmp), procs)
+            finally:
+                procs.stop_all()  # before the temporary directory (gateway state) goes away
     except BenchError as e:
         log(f"ERROR: {e}")
         return 1
     except (KeyboardInterrupt, Terminated):
-        log("interrupted: stopping everything started")
+        log("interrupted: stopped everything started here")
         return 130
-    finally:
-        procs.stop_all()
     if not report.results["floor"] and not report.results["aigw"]:
         log("no results")
         return 1

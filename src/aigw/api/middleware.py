@@ -103,7 +103,7 @@ class RequestMiddleware:
         info = state.info
         trace.status = "ok" if status < 400 else "error"
         trace.attrs.update(
-            status=status,
+            http_status=status,
             provider=info.provider,
             deployment=info.deployment,
             model=info.model,
