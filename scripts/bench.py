@@ -686,6 +686,9 @@ def on_sigterm(signum: int, frame: object) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     cfg = Config.from_args(argv)
     signal.signal(signal.SIGTERM, on_sigterm)
+    # A handler (not SIG_IGN, which `cmd &` in a script sets) so that children start with SIGINT at its
+    # default: compare.py must turn the SIGINT sent by Processes.stop into KeyboardInterrupt and clean up.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     report = Report(cfg, datetime.datetime.now().astimezone(), os.getloadavg())
     log(f"nproc {len(os.sched_getaffinity(0))}, load average {os.getloadavg()}")
     procs = Processes()
