@@ -48,6 +48,11 @@ def gateway_factory(tmp_path: Path) -> Iterator[GatewayFactory]:
 
 def openai_env(upstream: MockUpstream, **extra: str) -> dict[str, str]:
     """Environment for a gateway in front of the mock upstream, with auth on."""
-    return {"AI_MASTER_KEY": MASTER_KEY, "AI_OPENAI_API_KEY": UPSTREAM_KEY,
-            "AI_OPENAI_BASE_URL": f"{upstream.url}/v1", "AI_OPENAI_MAX_RETRIES": "0",
-            "AI_OPENAI_TIMEOUT": "5", **extra}
+    return {
+        "AI_MASTER_KEY": MASTER_KEY,
+        "AI_OPENAI_API_KEY": UPSTREAM_KEY,
+        "AI_OPENAI_BASE_URL": f"{upstream.url}/v1",
+        "AI_OPENAI_MAX_RETRIES": "0",
+        "AI_OPENAI_TIMEOUT": "5",
+        **extra,
+    }

@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from aigw.breaker import CircuitBreaker
+from aigw.breaker import BreakerState, CircuitBreaker
 from aigw.errors import ProviderError, ProviderStatusError, ProviderTimeoutError
 from aigw.observability.metrics import GatewayMetrics
 from aigw.observability.tracing import Trace
@@ -62,7 +62,7 @@ class AIClient:
         return self.provider.name
 
     def is_available(self) -> bool:
-        return self.provider.is_available() and self.breaker.state.value != "open"
+        return self.provider.is_available() and self.breaker.state is not BreakerState.OPEN
 
     async def execute(self, request: AIRequest, trace: Trace, info: CallInfo) -> AIResponse | ChatStream:
         """Call the provider until it answers or no retry is left; counts attempts in `info`."""

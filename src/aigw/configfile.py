@@ -115,8 +115,11 @@ def masked_view(settings: Settings, config: GatewayConfig) -> dict[str, Any]:
         for key, value in provider:
             if isinstance(value, SecretStr):
                 shown[key] = "***"
-        if isinstance(shown.get("headers"), dict):
-            shown["headers"] = dict.fromkeys(shown["headers"], "***")
+        for key in ("headers", "query_params"):
+            if isinstance(shown.get(key), dict):
+                shown[key] = dict.fromkeys(shown[key], "***")
+        if isinstance(shown.get("base_url"), str):
+            shown["base_url"] = _mask_url(shown["base_url"])
         providers.append(shown)
     return {"settings": env, "config": {**config.model_dump(mode="json"), "providers": providers}}
 

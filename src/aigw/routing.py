@@ -30,7 +30,7 @@ class Router:
         self, config: GatewayConfig, capabilities: dict[str, Capabilities], fallback_enabled: bool = True
     ) -> None:
         self._aliases = config.models
-        self._chain = config.provider_chain(fallback_enabled)
+        self._chain = config.provider_chain()
         self._capabilities = capabilities
         self._fallback_enabled = fallback_enabled
         self.default_model = config.default_model

@@ -28,8 +28,13 @@ def scripted() -> Iterator[ScriptedUpstream]:
 
 
 def scripted_env(server: ScriptedUpstream, **extra: str) -> dict[str, str]:
-    return {"AI_MASTER_KEY": MASTER_KEY, "AI_OPENAI_API_KEY": "sk-up", "AI_OPENAI_BASE_URL": server.url,
-            "AI_RETRY_BACKOFF_BASE": "0.01", **extra}
+    return {
+        "AI_MASTER_KEY": MASTER_KEY,
+        "AI_OPENAI_API_KEY": "sk-up",
+        "AI_OPENAI_BASE_URL": server.url,
+        "AI_RETRY_BACKOFF_BASE": "0.01",
+        **extra,
+    }
 
 
 def chat(gateway: GatewayProcess, body: dict[str, object] | None = None, timeout: float = 30) -> httpx.Response:
@@ -130,7 +135,9 @@ def test_dropped_connection_is_a_bad_gateway(upstream: MockUpstream, gateway_fac
     assert response.json()["error"]["code"] == "upstream_unreachable"
 
 
-def test_stream_cut_midway_ends_with_an_error_event(scripted: ScriptedUpstream, gateway_factory: GatewayFactory) -> None:
+def test_stream_cut_midway_ends_with_an_error_event(
+    scripted: ScriptedUpstream, gateway_factory: GatewayFactory
+) -> None:
     scripted.then(Answer(stream_chunks=5, cut_after=2))
     gateway = gateway_factory(scripted_env(scripted, AI_OPENAI_MAX_RETRIES="0"))
     with httpx.stream("POST", f"{gateway.url}/v1/chat/completions", json={**CHAT, "stream": True}, headers=AUTH) as r:
@@ -224,6 +231,8 @@ def test_falls_back_to_the_next_provider(
 def test_no_fallback_when_disabled(tmp_path: Path, upstream: MockUpstream, gateway_factory: GatewayFactory) -> None:
     config = _two_provider_config(tmp_path, upstream)
     gateway = gateway_factory(
-        {"AI_MASTER_KEY": MASTER_KEY, "PRIMARY_KEY": "sk-first", "AI_FALLBACK_ENABLED": "false"}, "--config", str(config)
+        {"AI_MASTER_KEY": MASTER_KEY, "PRIMARY_KEY": "sk-first", "AI_FALLBACK_ENABLED": "false"},
+        "--config",
+        str(config),
     )
     assert chat(gateway).status_code == 502

@@ -37,7 +37,9 @@ def test_secrets_and_pii_stay_out_of_logs_and_traces(upstream: MockUpstream, gat
     )
     assert streamed.status_code == 200
     # A wrong key that is itself a secret, a model name and a path carrying personal data.
-    httpx.post(f"{gateway.url}/v1/chat/completions", json={"model": "m"}, headers={"authorization": f"Bearer {PLANTED[3]}"})
+    httpx.post(
+        f"{gateway.url}/v1/chat/completions", json={"model": "m"}, headers={"authorization": f"Bearer {PLANTED[3]}"}
+    )
     httpx.post(
         f"{gateway.url}/v1/chat/completions",
         json={"model": PLANTED[0], "messages": [{"role": "user", "content": "x"}], "temperature": PLANTED[1]},

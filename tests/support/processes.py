@@ -41,8 +41,9 @@ def wait_http(url: str, timeout: float = 20.0, proc: subprocess.Popen[bytes] | N
 
 def http_json(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json",
-                                                                             **(headers or {})})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"content-type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as resp:
             return resp.status, json.loads(resp.read() or b"null")
@@ -79,8 +80,17 @@ class MockUpstream:
         return dict(body["stats"])
 
     def reset(self) -> None:
-        self.configure(latency_ms=0, error_rate=0, error_status=500, hang_rate=0, malformed_rate=0,
-                       disconnect_rate=0, stream_chunks=10, chunk_delay_ms=0, completion_tokens=20)
+        self.configure(
+            latency_ms=0,
+            error_rate=0,
+            error_status=500,
+            hang_rate=0,
+            malformed_rate=0,
+            disconnect_rate=0,
+            stream_chunks=10,
+            chunk_delay_ms=0,
+            completion_tokens=20,
+        )
 
     def recorded(self) -> list[dict[str, Any]]:
         assert self.record is not None
@@ -136,8 +146,14 @@ def start_gateway(tmp_path: Path, env: dict[str, str], *args: str, ready_path: s
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("AI_")}
     full_env.update({"AI_GATEWAY_PORT": str(port), "AI_STATE_DIR": str(tmp_path / "state"), **env})
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([str(AIGW), "serve", *args], stdout=log, stderr=subprocess.STDOUT, env=full_env,
-                                cwd=tmp_path, start_new_session=True)
+        proc = subprocess.Popen(
+            [str(AIGW), "serve", *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=full_env,
+            cwd=tmp_path,
+            start_new_session=True,
+        )
     gateway = GatewayProcess(port, proc, log_path, env)
     try:
         wait_http(gateway.url + ready_path, proc=proc)

@@ -99,8 +99,13 @@ class ScriptedUpstream:
                 assert request.transport is not None
                 request.transport.close()
                 return response
-            chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": body.get("model"),
-                     "choices": [{"index": 0, "delta": {"content": f"w{i} "}, "finish_reason": None}]}
+            chunk = {
+                "id": "c",
+                "object": "chat.completion.chunk",
+                "created": 1,
+                "model": body.get("model"),
+                "choices": [{"index": 0, "delta": {"content": f"w{i} "}, "finish_reason": None}],
+            }
             await response.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()

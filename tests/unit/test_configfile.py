@@ -53,7 +53,10 @@ def test_yaml_with_two_providers_and_an_alias_loads(clean_env: Path, monkeypatch
     assert openai.retry.max_retries == 1
     assert local.embedding_dim == 32
     assert openai.timeout == local.timeout == 12.0  # environment defaults fill what the file leaves out
-    assert [(d.provider, d.model) for d in config.models["smart"]] == [("openai", "gpt-4o-mini"), ("local", "stub-chat")]
+    assert [(d.provider, d.model) for d in config.models["smart"]] == [
+        ("openai", "gpt-4o-mini"),
+        ("local", "stub-chat"),
+    ]
     assert config.fallback_order == ("local", "openai")
     assert config.provider_chain() == ["local", "openai"]
     assert config.default_model == "gpt-4o-mini"  # from AI_OPENAI_MODEL's default
@@ -115,7 +118,7 @@ def test_alias_naming_an_unknown_provider_is_rejected(clean_env: Path) -> None:
 
 def test_duplicate_provider_names_are_rejected(clean_env: Path) -> None:
     text = "providers:\n  - {type: stub, name: twin}\n  - {type: openai, name: twin}\n"
-    with pytest.raises(ConfigError, match="unique.*twin"):
+    with pytest.raises(ConfigError, match=r"unique.*twin"):
         load_config_file(write(clean_env, text), load_settings())
 
 

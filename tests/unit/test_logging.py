@@ -191,11 +191,6 @@ def test_log_system_access_log_follows_level(level: str, enabled: bool) -> None:
         system.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="logging.py JsonFormatter.format: values that are not str/dict/list (e.g. an exception object in "
-    "`extra`) are scrubbed as-is and only turned into text by orjson's default=str afterwards, unredacted",
-)
 def test_non_string_extra_values_are_scrubbed(
     logger: logging.Logger, handler: BufferedHandler, stream: io.StringIO
 ) -> None:
@@ -204,22 +199,19 @@ def test_non_string_extra_values_are_scrubbed(
     assert EMAIL not in stream.getvalue()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="logging.py JsonFormatter._scrub: any dict key named 'ts' is exempt at every depth, and an `extra` "
-    "field named 'ts' replaces the timestamp, so its value is written unredacted",
-)
-def test_fields_named_ts_are_scrubbed_too(logger: logging.Logger, handler: BufferedHandler, stream: io.StringIO) -> None:
+def test_fields_named_ts_are_scrubbed_and_cannot_replace_the_timestamp(
+    logger: logging.Logger, handler: BufferedHandler, stream: io.StringIO
+) -> None:
     logger.info("nested", extra={"ctx": {"ts": EMAIL}})
+    logger.info("top", extra={"ts": "bob@example.org", "level": "debug"})
     handler.flush()
-    assert EMAIL not in stream.getvalue()
+    nested, top = lines(stream)
+    assert nested["ctx"] == {"ts": "[EMAIL]"}
+    assert TS.match(top["ts"]) and top["level"] == "info"
+    raw = stream.getvalue()
+    assert EMAIL not in raw and "bob@example.org" not in raw
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="logging.py AccessLog.write: only top-level str values pass the redactor; strings inside list or "
-    "dict fields (and objects serialized by default=str) are written unredacted",
-)
 def test_access_log_scrubs_nested_fields(handler: BufferedHandler, stream: io.StringIO) -> None:
     AccessLog(handler, LogRedactor()).write({"tags": [EMAIL], "client": {"key": SECRET}})
     handler.flush()

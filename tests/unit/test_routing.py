@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from aigw.config import Deployment, GatewayConfig, ProviderConfigBase
 from aigw.routing import Route, Router
 from aigw.types import Capabilities, TaskKind
@@ -117,12 +115,6 @@ def test_provider_without_capabilities_is_never_routed_to() -> None:
     assert r.routes("m", TaskKind.CHAT) == [Route("real", "m")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="routing.py Router.__init__ uses config.provider_chain(fallback_enabled), which cuts the chain to its "
-    "first provider before filtering: with fallback disabled a model (or task) served only by a later provider "
-    "gets no route at all (404) instead of its one primary route",
-)
 def test_fallback_disabled_still_routes_to_the_provider_that_serves_the_model() -> None:
     r = router(
         {"local": Capabilities(CHAT, models=("llama3",)), "openai": Capabilities(BOTH)},

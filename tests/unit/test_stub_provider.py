@@ -88,9 +88,9 @@ async def test_stream_yields_role_content_finish_and_usage_chunks(stub: StubProv
     assert len(content) > 1
     assert all(c["choices"][0]["finish_reason"] is None and set(c["choices"][0]["delta"]) == {"content"}
                for c in content)  # fmt: skip
-    assert "".join(c["choices"][0]["delta"]["content"] for c in content) == plain.body["choices"][0]["message"][
-        "content"
-    ]
+    assert (
+        "".join(c["choices"][0]["delta"]["content"] for c in content) == plain.body["choices"][0]["message"]["content"]
+    )
     assert finish["choices"][0]["delta"] == {} and finish["choices"][0]["finish_reason"] == "stop"
     assert usage["choices"] == []
     assert usage["usage"] == plain.body["usage"]

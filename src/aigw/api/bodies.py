@@ -104,12 +104,21 @@ def embedding_request(body: dict[str, Any], default_model: str | None) -> Embedd
     return EmbeddingRequest(model=model, input=value, params=params)
 
 
+_TYPE_LABELS = frozenset({"str", "int", "float", "bool", "dict", "list", "none"})
+
+
+def _is_type_label(part: object) -> bool:
+    """pydantic puts the tried union member in an error's location (`str`, `list[int]` ...)."""
+    text = str(part)
+    return text in _TYPE_LABELS or "[" in text
+
+
 def _validate(schema: type[BaseModel], body: dict[str, Any]) -> None:
     try:
         schema.model_validate(body)
     except ValidationError as exc:
         first = exc.errors()[0]
-        param = ".".join(str(p) for p in first["loc"] if not str(p).startswith(("function-", "list[", "str")))
+        param = ".".join(str(p) for p in first["loc"] if not _is_type_label(p))
         raise InvalidRequestError(
             f"Invalid value for '{param}': {first['msg']}", param=param or None, code="invalid_value"
         ) from None

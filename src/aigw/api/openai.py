@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -23,14 +24,20 @@ def _gateway(request: Request) -> Gateway:
     return gateway
 
 
-async def chat_completions(request: Request) -> Response:
+async def _admit(request: Request) -> tuple[Gateway, RequestState, dict[str, Any]]:
+    """Authenticate the caller and read its JSON body, each in its own trace span."""
     gateway = _gateway(request)
     state = request_state(request.scope)
     with state.trace.span("auth"):
         request.app.state.auth.authenticate(request)
     with state.trace.span("parse"):
         body = await read_json(request, gateway.settings.max_body_bytes)
-        chat = chat_request(body, gateway.config.default_model)
+    return gateway, state, body
+
+
+async def chat_completions(request: Request) -> Response:
+    gateway, state, body = await _admit(request)
+    chat = chat_request(body, gateway.config.default_model)
     state.stream = chat.stream
     result = await gateway.orchestrator.chat(chat, state.trace, state.info)
     headers = _served_by(state.info)
@@ -42,13 +49,8 @@ async def chat_completions(request: Request) -> Response:
 
 
 async def embeddings(request: Request) -> Response:
-    gateway = _gateway(request)
-    state = request_state(request.scope)
-    with state.trace.span("auth"):
-        request.app.state.auth.authenticate(request)
-    with state.trace.span("parse"):
-        body = await read_json(request, gateway.settings.max_body_bytes)
-        call = embedding_request(body, gateway.config.default_model)
+    gateway, state, body = await _admit(request)
+    call = embedding_request(body, gateway.config.default_model)
     result = await gateway.orchestrator.embeddings(call, state.trace, state.info)
     return _json(result, _served_by(state.info))
 

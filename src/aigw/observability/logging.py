@@ -26,6 +26,9 @@ _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) 
 }
 
 
+_HEAD = frozenset({"ts", "level", "logger", "msg"})  # written by the formatter; extras cannot replace them
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line; every string value passes the redactor."""
 
@@ -34,28 +37,29 @@ class JsonFormatter(logging.Formatter):
         self.redactor = redactor
 
     def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
+        fields: dict[str, Any] = {"msg": record.getMessage()}
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
-                line[key] = value
+                fields[f"extra_{key}" if key in _HEAD else key] = value
         if record.exc_info and record.exc_info[0] is not None:
-            line["exc_type"] = record.exc_info[0].__name__
-            line["exc"] = self.formatException(record.exc_info)
-        return orjson.dumps(self._scrub(line), default=str).decode()
+            fields["exc_type"] = record.exc_info[0].__name__
+            fields["exc"] = self.formatException(record.exc_info)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
+        head = {"ts": stamp, "level": record.levelname.lower(), "logger": record.name}
+        return orjson.dumps({**head, **scrub(fields, self.redactor)}).decode()
 
-    def _scrub(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.redactor(value)
-        if isinstance(value, dict):
-            return {k: v if k == "ts" else self._scrub(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self._scrub(v) for v in value]
+
+def scrub(value: Any, redactor: Redactor) -> Any:
+    """`value` with every string in it redacted; anything not plain JSON becomes its (redacted) text."""
+    if isinstance(value, str):
+        return redactor(value)
+    if value is None or isinstance(value, bool | int | float):
         return value
+    if isinstance(value, dict):
+        return {str(k): scrub(v, redactor) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [scrub(v, redactor) for v in value]
+    return redactor(str(value))
 
 
 class BufferedHandler(logging.Handler):
@@ -132,8 +136,9 @@ class AccessLog:
         }
         redact = self._redactor
         for key, value in fields.items():
-            line[key] = redact(value) if isinstance(value, str) else value
-        self._handler.write_line(orjson.dumps(line, default=str).decode())
+            if key not in line:
+                line[key] = value if value is None or isinstance(value, bool | int | float) else scrub(value, redact)
+        self._handler.write_line(orjson.dumps(line).decode())
 
 
 class LogSystem:

@@ -28,11 +28,14 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # dotted IP addresses are left alone by `_looks_numeric_noise`.
     ("NUMBER", re.compile(r"(?<![\w.])\+?\(?\d[\d\s().-]{5,}\d(?![\w])")),
 )
+_NUMBER = _PATTERNS[-1][1]
 # Cheap pre-check: every pattern above needs one of these to match at all.
 _MAYBE = re.compile(r"[0-9@]|-----|(?i:bearer)|eyJ|(?:sk|pk|rk)-|AKIA|ASIA|gh[pousr]_|xox[abpr]-|AIza")
 _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _DECIMAL = re.compile(r"^\d+\.\d+$")
+# A date, address or decimal that a run of digits starts with: kept, and the rest looked at alone.
+_NOISE_PREFIX = re.compile(r"^(?:\d{4}-\d{2}-\d{2}|\d{1,3}(?:\.\d{1,3}){3}|\d+\.\d+)(?=\s)")
 
 
 def _looks_numeric_noise(text: str) -> bool:
@@ -42,6 +45,9 @@ def _looks_numeric_noise(text: str) -> bool:
 
 def _replace_number(match: re.Match[str]) -> str:
     text = match.group(0)
+    prefix = _NOISE_PREFIX.match(text)
+    if prefix is not None:
+        return text[: prefix.end()] + _NUMBER.sub(_replace_number, text[prefix.end() :])
     return text if _looks_numeric_noise(text) else "[NUMBER]"
 
 
