@@ -136,6 +136,15 @@ class GatewayProcess:
                 lines.append(json.loads(line))
         return lines
 
+    def access_lines(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """The access-log lines, once at least `count` are written (the log writer batches)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = [line for line in self.log_lines() if line.get("msg") == "request"]
+            if len(lines) >= count or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.05)
+
     def stop(self) -> None:
         _stop(self.proc)
 
