@@ -303,6 +303,7 @@ def system_stats(results: list[Result]) -> Result:
         "pairs": len(closed),
         "rps": med(ok_rps(g) for _, g in closed),
         "direct_rps": med(ok_rps(d) for d, _ in closed),
+        "rel_direct": med(ok_rps(g) / ok_rps(d) for d, g in closed if ok_rps(d)),
         "ovh_p99": overhead(rate, "p99"),
         "ovh_p95": overhead(rate, "p95"),
         "gw_p99": med(g["latency_ms"]["p99"] for _, g in rate),
@@ -487,17 +488,21 @@ def targets_table(floor: Result | None, aigw: Result | None, mem: MemoryRun | No
         f"| gateway CPU per request ≤ {MAX_CPU_US_PER_REQ:g} µs | {fmt(cpu, 0, ' µs')} "
         f"| {verdict(None if cpu is None else cpu <= MAX_CPU_US_PER_REQ)} |"
     )
-    end = mem.at("100%") if mem else None
-    n = f"{mem.total // 1000}k" if mem else "100k"
+    if mem is None:
+        rows += [
+            f"| RSS of one worker after 100k requests ≤ {MAX_WORKER_RSS_MB:g} MB | not run | n/a |",
+            f"| RSS not growing: 50k→100k growth < ~{MAX_RSS_GROWTH_MB:g} MB | not run | n/a |",
+        ]
+        return rows
+    end, g = mem.at("100%"), mem.growth_mib()
+    n, half = f"{mem.total // 1000}k", f"{mem.total // 2000}k"
     rss_mb = end["rss_mib"] * MIB / MB if end else None
+    g_mb = g * MIB / MB if g is not None else None
     rows.append(
         f"| RSS of one worker after {n} requests ≤ {MAX_WORKER_RSS_MB:g} MB "
         f"| {fmt(end['rss_mib'] if end else None, 1, ' MiB')} ({fmt(rss_mb, 1, ' MB')}) "
         f"| {verdict(None if rss_mb is None else rss_mb <= MAX_WORKER_RSS_MB)} |"
     )
-    g = mem.growth_mib() if mem else None
-    g_mb = g * MIB / MB if g is not None else None
-    half = f"{mem.total // 2000}k" if mem else "50k"
     rows.append(
         f"| RSS not growing: {half}→{n} growth < ~{MAX_RSS_GROWTH_MB:g} MB "
         f"| {fmt(g, 1, ' MiB')} ({fmt(g_mb, 1, ' MB')}) "
@@ -592,7 +597,8 @@ class Report:
             if s:
                 noisy = " (high: noisy machine)" if (s["other"] or 0) > HIGH_OTHER_CPU else ""
                 out.append(
-                    f"- {name}: {s['runs']} runs, {s['pairs']} rounds; proxy errors {s['errors']}; idle RSS "
+                    f"- {name}: runs {s['runs']}, A/B rounds {s['pairs']}; c={CONCURRENCY} req/s "
+                    f"{fmt(s['rel_direct'], 3)} x direct (same pairs); proxy errors {s['errors']}; idle RSS "
                     f"{fmt(s['rss_idle'])} MiB; absolute p99 at {RATE} req/s {fmt(s['gw_p99'], 2)} ms; CPU of "
                     f"other processes median {fmt(s['other'], 2)} cores, max {fmt(s['other_max'], 2)}{noisy}"
                 )
@@ -608,6 +614,11 @@ class Report:
                 f"- memory phase ({m.seconds:.0f} s, ~{(m.total / m.seconds) if m.seconds else 0:.0f} req/s): "
                 f"worker RSS {pts}; peak (VmHWM) {peak:.1f} MiB; wrk errors {m.wrk_errors}, "
                 f"non-200 chat answers {m.non_200}"
+            )
+        if floor and aigw and floor["rel_direct"] and aigw["rel_direct"]:
+            out.append(
+                f"- cross-check of `ratio to floor` with each proxy normalised by the direct run it was paired with: "
+                f"{aigw['rel_direct'] / floor['rel_direct']:.2f}"
             )
         out += [f"- FAILED: {f}" for f in self.failures]
         return out
