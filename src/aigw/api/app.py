@@ -8,17 +8,39 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from aigw import __version__
 from aigw.api import admin, ops
 from aigw.api import openai as openai_api
 from aigw.api.auth import Authenticator
 from aigw.api.errors import install_error_handlers
+from aigw.api.fastpath import FastPath
 from aigw.api.middleware import RequestMiddleware
 from aigw.gateway import Gateway
 from aigw.observability.logging import LogSystem, configure_logging
 
 log = logging.getLogger("aigw")
+
+
+class GatewayApp(FastAPI):
+    """FastAPI with the request middleware and the OpenAI fast path outside its own stack."""
+
+    def configure(self, gateway: Gateway, logs: LogSystem) -> None:
+        self._gateway = gateway
+        self._logs = logs
+        self._hot_routes = openai_api.routes()
+        self.router.routes.extend(self._hot_routes)  # also here: 405s and the OpenAPI schema
+
+    def build_middleware_stack(self) -> ASGIApp:
+        inner = super().build_middleware_stack()
+        return RequestMiddleware(
+            FastPath(inner, self._hot_routes),
+            metrics=self._gateway.metrics,
+            traces=self._gateway.traces,
+            access_log=self._logs.access,
+            tracing_enabled=self._gateway.settings.tracing_enabled,
+        )
 
 
 def create_app(gateway: Gateway, logs: LogSystem | None = None) -> FastAPI:
@@ -39,21 +61,14 @@ def create_app(gateway: Gateway, logs: LogSystem | None = None) -> FastAPI:
         finally:
             await gateway.close()
 
-    app = FastAPI(title="aigw", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app = GatewayApp(title="aigw", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
     app.state.gateway = gateway
     master = gateway.settings.master_key
     app.state.auth = Authenticator(master.get_secret_value() if master else None)
-    app.router.routes.extend(openai_api.routes())
+    app.configure(gateway, logs)
     app.router.routes.extend(ops.routes())
     app.include_router(admin.router)
     install_error_handlers(app)
-    app.add_middleware(
-        RequestMiddleware,
-        metrics=gateway.metrics,
-        traces=gateway.traces,
-        access_log=logs.access,
-        tracing_enabled=gateway.settings.tracing_enabled,
-    )
     return app
 
 

@@ -54,7 +54,8 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return error_response(InvalidRequestError(str(first["msg"]), param=param, code="invalid_value"), request)
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
+def unexpected_error(exc: Exception, request: Request) -> Response:
+    """A bug, logged with its traceback; the caller gets a 500 that names no internals."""
     log.error("unhandled error", exc_info=exc)
     return error_response(
         GatewayError(
@@ -62,6 +63,10 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
         ),
         request,
     )
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    return unexpected_error(exc, request)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -4,12 +4,14 @@ worker writes its own files and `/metrics` merges them, so any worker answers fo
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+MAX_MODEL_LABELS = 200
 CIRCUIT_STATE_VALUES = {"closed": 0, "half_open": 1, "open": 2}
 
 
@@ -20,6 +22,8 @@ class GatewayMetrics:
         self.enabled = enabled
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         self.registry = CollectorRegistry(auto_describe=True)
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+        self._models: set[str] = set()
         r = self.registry
         self.requests = Counter("aigw_requests", "HTTP requests answered", ["endpoint", "status"], registry=r)
         self.request_seconds = Histogram(
@@ -62,30 +66,46 @@ class GatewayMetrics:
             multiprocess_mode="livemax",
         )
 
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """`metric.labels(*labels)`, remembered: the lookup costs more than the increment."""
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
+    def _model_label(self, model: str) -> str:
+        """Model names come from callers: past a bound, new ones share one label."""
+        if model in self._models or len(self._models) < MAX_MODEL_LABELS:
+            self._models.add(model)
+            return model
+        return "other"
+
     def observe_request(self, endpoint: str, status: int, seconds: float) -> None:
         if self.enabled:
-            self.requests.labels(endpoint, str(status)).inc()
-            self.request_seconds.labels(endpoint).observe(seconds)
+            self._child(self.requests, endpoint, str(status)).inc()
+            self._child(self.request_seconds, endpoint).observe(seconds)
 
     def observe_attempt(self, provider: str, outcome: str, seconds: float) -> None:
         if self.enabled:
-            self.upstream.labels(provider, outcome).inc()
-            self.upstream_seconds.labels(provider).observe(seconds)
+            self._child(self.upstream, provider, outcome).inc()
+            self._child(self.upstream_seconds, provider).observe(seconds)
 
     def observe_retry(self, provider: str) -> None:
         if self.enabled:
-            self.retries.labels(provider).inc()
+            self._child(self.retries, provider).inc()
 
     def observe_fallback(self, from_provider: str, to_provider: str) -> None:
         if self.enabled:
-            self.fallbacks.labels(from_provider, to_provider).inc()
+            self._child(self.fallbacks, from_provider, to_provider).inc()
 
     def observe_tokens(self, provider: str, model: str, prompt: int, completion: int) -> None:
         if self.enabled:
+            model = self._model_label(model)
             if prompt:
-                self.tokens.labels(provider, model, "prompt").inc(prompt)
+                self._child(self.tokens, provider, model, "prompt").inc(prompt)
             if completion:
-                self.tokens.labels(provider, model, "completion").inc(completion)
+                self._child(self.tokens, provider, model, "completion").inc(completion)
 
     def set_circuit_state(self, provider: str, state: str) -> None:
         if self.enabled:
