@@ -45,14 +45,14 @@ async def chat_completions(request: Request) -> Response:
         return StreamingResponse(
             _sse(result, chat, state), media_type="text/event-stream", headers={**_SSE_HEADERS, **headers}
         )
-    return _json(result, headers)
+    return _json(result, headers, state)
 
 
 async def embeddings(request: Request) -> Response:
     gateway, state, body = await _admit(request)
     call = embedding_request(body, gateway.config.default_model)
     result = await gateway.orchestrator.embeddings(call, state.trace, state.info)
-    return _json(result, _served_by(state.info))
+    return _json(result, _served_by(state.info), state)
 
 
 async def models(request: Request) -> Response:
@@ -62,8 +62,9 @@ async def models(request: Request) -> Response:
     return Response(orjson.dumps({"object": "list", "data": data}), media_type="application/json")
 
 
-def _json(result: AIResponse, headers: dict[str, str]) -> Response:
-    return Response(orjson.dumps(result.body), media_type="application/json", headers=headers)
+def _json(result: AIResponse, headers: dict[str, str], state: RequestState) -> Response:
+    with state.trace.span("response"):
+        return Response(orjson.dumps(result.body), media_type="application/json", headers=headers)
 
 
 def _served_by(info: CallInfo) -> dict[str, str]:
