@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import shutil
 import sys
@@ -40,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="worker processes (AI_WORKERS, default 1)")
     serve.set_defaults(run=_serve)
 
+    migrate = commands.add_parser("migrate", help="upgrade the database schema (AI_DATABASE_URL) to the latest")
+    migrate.add_argument("--revision", default="head", help="target revision (default: head)")
+    migrate.set_defaults(run=_migrate)
+
     config = commands.add_parser("config", help="inspect the configuration")
     config_commands = config.add_subparsers(metavar="ACTION")
     check = config_commands.add_parser("check", help="validate and print the effective configuration, secrets masked")
@@ -70,6 +75,24 @@ def _load(args: argparse.Namespace) -> tuple[Settings, GatewayConfig]:
 def _config_check(args: argparse.Namespace) -> int:
     settings, config = _load(args)
     sys.stdout.write(orjson.dumps(masked_view(settings, config), option=orjson.OPT_INDENT_2).decode() + "\n")
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from aigw.store.database import Database
+    from aigw.store.migrate import upgrade
+
+    settings = load_settings()
+
+    async def run() -> str | None:
+        database = Database(settings.effective_database_url)
+        try:
+            return await upgrade(database, args.revision)
+        finally:
+            await database.close()
+
+    revision = asyncio.run(run())
+    print(f"database at revision {revision}")
     return 0
 
 

@@ -1,0 +1,1 @@
+"""Persistence: the database (SQLAlchemy, Alembic migrations) and shared state in Redis."""

@@ -1,0 +1,97 @@
+"""Database tables. `ai_config` and `ai_feature_flags` follow the plan (section 4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, Numeric, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+JSONValue = JSON().with_variant(JSONB(), "postgresql")
+Timestamp = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ConfigEntry(Base):
+    """A policy or routing setting that overrides the environment, hot-reloaded by every replica."""
+
+    __tablename__ = "ai_config"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    value: Mapped[Any] = mapped_column(JSONValue)
+    description: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now(), onupdate=func.now())
+    updated_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class FeatureFlag(Base):
+    __tablename__ = "ai_feature_flags"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now(), onupdate=func.now())
+    updated_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class ApiKey(Base):
+    """A virtual key. Only the SHA-256 of the key is stored; `prefix` identifies it to people."""
+
+    __tablename__ = "ai_api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(24))
+    name: Mapped[str | None] = mapped_column(String(100))
+    user: Mapped[str | None] = mapped_column(String(100), index=True)
+    models: Mapped[list[str] | None] = mapped_column(JSONValue)
+    rpm: Mapped[int | None] = mapped_column(Integer)
+    tpm: Mapped[int | None] = mapped_column(Integer)
+    budget_daily: Mapped[Decimal | None] = mapped_column(Numeric(18, 6))
+    budget_monthly: Mapped[Decimal | None] = mapped_column(Numeric(18, 6))
+    settings: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now(), onupdate=func.now())
+
+
+class SpendRecord(Base):
+    """One priced call, written in batches off the request path."""
+
+    __tablename__ = "ai_spend"
+    __table_args__ = (Index("ix_ai_spend_key_ts", "key_id", "ts"), Index("ix_ai_spend_user_ts", "user", "ts"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    ts: Mapped[dt.datetime] = mapped_column(Timestamp, index=True)
+    request_id: Mapped[str] = mapped_column(String(128), index=True)
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    user: Mapped[str | None] = mapped_column(String(100))
+    provider: Mapped[str | None] = mapped_column(String(100))
+    model: Mapped[str | None] = mapped_column(String(200))
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[Decimal] = mapped_column(Numeric(18, 8))
+
+
+class AuditEntry(Base):
+    """Who changed what, when, from which value to which."""
+
+    __tablename__ = "ai_audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    ts: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now(), index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(50))
+    target: Mapped[str] = mapped_column(String(200))
+    old_value: Mapped[Any] = mapped_column(JSONValue, nullable=True)
+    new_value: Mapped[Any] = mapped_column(JSONValue, nullable=True)
