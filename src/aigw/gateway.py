@@ -1,5 +1,5 @@
 """Gateway: builds and owns everything one gateway process runs (providers, clients, router,
-orchestrator, traces, metrics) from its settings and configuration."""
+orchestrator, control plane, traces, metrics) from its settings and configuration."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from aigw.breaker import BreakerState, CircuitBreaker
 from aigw.client import AIClient
 from aigw.config import GatewayConfig, ProviderConfigBase
 from aigw.configfile import load_config
+from aigw.control.service import ControlPlane
+from aigw.control.state import ControlState
+from aigw.control.sync import ControlSync
 from aigw.observability.metrics import GatewayMetrics
 from aigw.observability.tracing import TraceStore
 from aigw.orchestrator import Orchestrator
@@ -14,6 +17,9 @@ from aigw.providers.registry import build_provider
 from aigw.retry import RetryPolicy
 from aigw.routing import Router
 from aigw.settings import Settings, load_settings
+from aigw.store.changes import ChangeBus
+from aigw.store.database import Database
+from aigw.store.redis import connect_redis
 
 
 class Gateway:
@@ -25,7 +31,12 @@ class Gateway:
         self.clients = {p.name: self._client(p) for p in config.providers}
         capabilities = {name: c.provider.get_capabilities() for name, c in self.clients.items()}
         router = Router(config, capabilities, fallback_enabled=settings.fallback_enabled)
-        self.orchestrator = Orchestrator(router, self.clients, self.metrics, enabled=settings.gateway_enabled)
+        self.database = Database(settings.effective_database_url)
+        self.redis = connect_redis(settings.redis_url) if settings.redis_url else None
+        self.control = ControlState.from_settings(settings)
+        self.sync = ControlSync(self.control, settings, self.database, ChangeBus(self.database, self.redis))
+        self.plane = ControlPlane(self.database, ChangeBus(self.database, self.redis))
+        self.orchestrator = Orchestrator(router, self.clients, self.metrics, flags=lambda: self.control.flags)
         self.ready = False
 
     @classmethod
@@ -65,9 +76,14 @@ class Gateway:
     async def start(self) -> None:
         for client in self.clients.values():
             await client.provider.start()
+        await self.sync.start()
         self.ready = True
 
     async def close(self) -> None:
         self.ready = False
+        await self.sync.close()
         for client in self.clients.values():
             await client.provider.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.database.close()

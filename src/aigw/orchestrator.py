@@ -9,45 +9,70 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aigw.client import AIClient, CircuitOpenError
 from aigw.errors import (
     NotFoundError,
+    PermissionDeniedError,
     ProviderError,
     ServiceUnavailableError,
     gateway_error_from,
 )
 from aigw.observability.metrics import GatewayMetrics
 from aigw.observability.tracing import Trace
+from aigw.policy.caller import Caller
+from aigw.policy.flags import Flags
 from aigw.routing import Route, Router
-from aigw.types import AIRequest, AIResponse, CallInfo, ChatRequest, ChatStream, EmbeddingRequest
+from aigw.types import AIRequest, AIResponse, CallInfo, ChatRequest, ChatStream, EmbeddingRequest, TaskKind
 
 _MODEL_LIST_TIMEOUT = 5.0
 
 
+_TASK_FLAGS = {TaskKind.CHAT: "chat_enabled", TaskKind.EMBEDDINGS: "embeddings_enabled"}
+
+
 class Orchestrator:
     def __init__(
-        self, router: Router, clients: dict[str, AIClient], metrics: GatewayMetrics, enabled: bool = True
+        self,
+        router: Router,
+        clients: dict[str, AIClient],
+        metrics: GatewayMetrics,
+        flags: Callable[[], Flags] = lambda: Flags({}),
     ) -> None:
         self.router = router
         self.clients = clients
         self.metrics = metrics
-        self.enabled = enabled
+        self._flags = flags
 
-    async def chat(self, request: ChatRequest, trace: Trace, info: CallInfo) -> AIResponse | ChatStream:
-        return await self._run(request, trace, info)
+    @property
+    def enabled(self) -> bool:
+        """The master switch (flag `ai_enabled`), as every replica currently sees it."""
+        return self._flags().enabled("ai_enabled")
 
-    async def embeddings(self, request: EmbeddingRequest, trace: Trace, info: CallInfo) -> AIResponse:
-        result = await self._run(request, trace, info)
+    async def chat(self, request: ChatRequest, caller: Caller, trace: Trace, info: CallInfo) -> AIResponse | ChatStream:
+        return await self._run(request, caller, trace, info)
+
+    async def embeddings(self, request: EmbeddingRequest, caller: Caller, trace: Trace, info: CallInfo) -> AIResponse:
+        result = await self._run(request, caller, trace, info)
         assert isinstance(result, AIResponse)
         return result
 
-    async def _run(self, request: AIRequest, trace: Trace, info: CallInfo) -> AIResponse | ChatStream:
-        if not self.enabled:
+    async def _run(self, request: AIRequest, caller: Caller, trace: Trace, info: CallInfo) -> AIResponse | ChatStream:
+        flags = self._flags()
+        if not flags.enabled("ai_enabled"):
             raise ServiceUnavailableError(
-                "AI calls are switched off on this gateway (AI_GATEWAY_ENABLED)", code="gateway_disabled"
+                "AI calls are switched off on this gateway (flag ai_enabled)", code="gateway_disabled"
+            )
+        task_flag = _TASK_FLAGS[request.kind]
+        if not flags.enabled(task_flag):
+            raise ServiceUnavailableError(
+                f"{request.kind.value} is switched off on this gateway (flag {task_flag})", code="task_disabled"
+            )
+        if caller.key is not None and not caller.key.allows_model(request.model):
+            raise PermissionDeniedError(
+                f"This key may not use the model '{request.model}'", code="model_not_allowed", param="model"
             )
         with trace.span("route", model=request.model) as span:
             routes = self.router.routes(request.model, request.kind)

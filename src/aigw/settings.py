@@ -45,6 +45,15 @@ class Settings(BaseSettings):
 
     database_url: str | None = None
     redis_url: str | None = None
+    config_poll_interval: float = Field(2.0, gt=0, le=60)
+    auto_migrate: bool = True
+
+    rate_limit_per_user: int | None = Field(None, ge=1)
+    rate_limit_per_ip: int | None = Field(None, ge=1)
+    budget_daily: float | None = Field(None, ge=0)
+    budget_monthly: float | None = Field(None, ge=0)
+    max_request_cost: float | None = Field(None, ge=0)
+    alert_webhook_url: str | None = None
 
     tracing_enabled: bool = True
     trace_buffer_size: int = Field(2000, ge=1, le=1_000_000)

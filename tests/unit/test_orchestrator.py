@@ -22,6 +22,8 @@ from aigw.errors import (
 from aigw.observability.metrics import GatewayMetrics
 from aigw.observability.tracing import Trace
 from aigw.orchestrator import Orchestrator
+from aigw.policy.caller import ANONYMOUS
+from aigw.policy.flags import Flags
 from aigw.retry import RetryPolicy
 from aigw.routing import Router
 from aigw.types import AIResponse, CallInfo, ChatRequest, EmbeddingRequest, TaskKind
@@ -63,7 +65,8 @@ def build(
     }
     capabilities = {p.name: p.get_capabilities() for p in providers}
     router = Router(config, capabilities, fallback_enabled=fallback_enabled)
-    return Orchestrator(router, clients, metrics, enabled=enabled), metrics
+    flags = Flags({"ai_enabled": enabled})
+    return Orchestrator(router, clients, metrics, flags=lambda: flags), metrics
 
 
 @pytest.mark.parametrize(
@@ -77,7 +80,7 @@ async def test_failing_primary_falls_back(failure: ProviderError) -> None:
     backup = ScriptedProvider("backup")
     orchestrator, metrics = build(primary, backup)
     info = CallInfo()
-    result = await orchestrator.chat(chat(), Trace("r"), info)
+    result = await orchestrator.chat(chat(), ANONYMOUS, Trace("r"), info)
     assert isinstance(result, AIResponse)
     assert result.body["served_by"] == "backup"
     assert info.provider == "backup"
@@ -100,7 +103,7 @@ async def test_primary_success_sets_no_fallback() -> None:
     primary, backup = ScriptedProvider("primary"), ScriptedProvider("backup")
     orchestrator, _ = build(primary, backup)
     info = CallInfo()
-    await orchestrator.chat(chat(), Trace("r"), info)
+    await orchestrator.chat(chat(), ANONYMOUS, Trace("r"), info)
     assert (info.provider, info.fallback_from, info.attempts) == ("primary", None, 1)
     assert backup.calls == []
 
@@ -112,7 +115,7 @@ async def test_client_error_from_primary_does_not_fall_back() -> None:
     orchestrator, _ = build(primary, backup)
     info = CallInfo()
     with pytest.raises(UpstreamStatusPassthrough) as raised:
-        await orchestrator.chat(chat(), Trace("r"), info)
+        await orchestrator.chat(chat(), ANONYMOUS, Trace("r"), info)
     assert raised.value.status == 400
     assert raised.value.to_body() == body
     assert backup.calls == []
@@ -123,7 +126,7 @@ async def test_unknown_model_is_not_found() -> None:
     only = ScriptedProvider("only", models=("gpt-4o",))
     orchestrator, _ = build(only)
     with pytest.raises(NotFoundError) as raised:
-        await orchestrator.chat(chat("claude-3"), Trace("r"), CallInfo())
+        await orchestrator.chat(chat("claude-3"), ANONYMOUS, Trace("r"), CallInfo())
     assert raised.value.status == 404
     assert raised.value.code == "model_not_found"
     assert raised.value.param == "model"
@@ -134,11 +137,11 @@ async def test_disabled_gateway_refuses_every_call() -> None:
     provider = ScriptedProvider("p")
     orchestrator, _ = build(provider, enabled=False)
     with pytest.raises(ServiceUnavailableError) as raised:
-        await orchestrator.chat(chat(), Trace("r"), CallInfo())
+        await orchestrator.chat(chat(), ANONYMOUS, Trace("r"), CallInfo())
     assert raised.value.status == 503
     assert raised.value.code == "gateway_disabled"
     with pytest.raises(ServiceUnavailableError):
-        await orchestrator.embeddings(EmbeddingRequest(model="e", input="x"), Trace("r"), CallInfo())
+        await orchestrator.embeddings(EmbeddingRequest(model="e", input="x"), ANONYMOUS, Trace("r"), CallInfo())
     assert provider.calls == []
 
 
@@ -148,7 +151,7 @@ async def test_every_route_failing_ends_with_the_last_real_error() -> None:
     orchestrator, _ = build(primary, backup)
     info = CallInfo()
     with pytest.raises(UpstreamTimeoutError):
-        await orchestrator.chat(chat(), Trace("r"), info)
+        await orchestrator.chat(chat(), ANONYMOUS, Trace("r"), info)
     assert info.attempts == 4  # two attempts (one retry) at each provider
     assert info.provider is None
 
@@ -157,7 +160,7 @@ async def test_rate_limited_everywhere_answers_429() -> None:
     limited = [ProviderStatusError(429, None, retry_after=30.0)] * 5  # longer than max_delay: no retry
     orchestrator, _ = build(ScriptedProvider("a", limited), ScriptedProvider("b", list(limited)))
     with pytest.raises(RateLimitError) as raised:
-        await orchestrator.chat(chat(), Trace("r"), CallInfo())
+        await orchestrator.chat(chat(), ANONYMOUS, Trace("r"), CallInfo())
     assert raised.value.headers["retry-after"] == "30"
 
 
@@ -166,9 +169,9 @@ async def test_all_circuits_open_answers_503_with_retry_after() -> None:
     b = ScriptedProvider("b", [ProviderStatusError(500, None)] * 10)
     orchestrator, _ = build(a, b, max_retries=0, min_calls=1)
     with pytest.raises(UpstreamError):  # the first request opens both breakers
-        await orchestrator.chat(chat(), Trace("r"), CallInfo())
+        await orchestrator.chat(chat(), ANONYMOUS, Trace("r"), CallInfo())
     with pytest.raises(ServiceUnavailableError) as raised:
-        await orchestrator.chat(chat(), Trace("r"), CallInfo())
+        await orchestrator.chat(chat(), ANONYMOUS, Trace("r"), CallInfo())
     assert raised.value.code == "circuit_open"
     assert raised.value.headers == {"retry-after": "30"}
     assert (len(a.calls), len(b.calls)) == (1, 1)
@@ -181,7 +184,7 @@ async def test_alias_sends_the_upstream_model_name() -> None:
     provider = ScriptedProvider("azure")
     orchestrator, _ = build(provider, models={"smart": (Deployment(provider="azure", model="gpt-4o-eu"),)})
     info = CallInfo()
-    await orchestrator.chat(chat("smart"), Trace("r"), info)
+    await orchestrator.chat(chat("smart"), ANONYMOUS, Trace("r"), info)
     assert provider.calls[0].model == "gpt-4o-eu"
     assert (info.deployment, info.model) == ("azure/gpt-4o-eu", "gpt-4o-eu")
 
@@ -191,7 +194,7 @@ async def test_fallback_disabled_tries_only_the_primary() -> None:
     backup = ScriptedProvider("backup")
     orchestrator, _ = build(primary, backup, fallback_enabled=False)
     with pytest.raises(UpstreamError, match="503"):
-        await orchestrator.chat(chat(), Trace("r"), CallInfo())
+        await orchestrator.chat(chat(), ANONYMOUS, Trace("r"), CallInfo())
     assert backup.calls == []
 
 
@@ -200,7 +203,7 @@ async def test_embeddings_skip_providers_that_cannot_embed() -> None:
     embedder = ScriptedProvider("embedder")
     orchestrator, _ = build(chat_only, embedder)
     info = CallInfo()
-    await orchestrator.embeddings(EmbeddingRequest(model="e", input="x"), Trace("r"), info)
+    await orchestrator.embeddings(EmbeddingRequest(model="e", input="x"), ANONYMOUS, Trace("r"), info)
     assert info.provider == "embedder" and info.fallback_from is None
     assert chat_only.calls == []
 

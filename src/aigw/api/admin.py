@@ -6,14 +6,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from aigw.api.auth import Principal
 from aigw.errors import NotFoundError
 from aigw.gateway import Gateway
+from aigw.policy.caller import Caller
 
 
-def _admin(request: Request) -> Principal:
-    principal: Principal = request.app.state.auth.require_admin(request)
-    return principal
+def _admin(request: Request) -> Caller:
+    caller: Caller = request.app.state.auth.require_admin(request)
+    return caller
 
 
 def _gateway(request: Request) -> Gateway:

@@ -64,7 +64,7 @@ def create_app(gateway: Gateway, logs: LogSystem | None = None) -> FastAPI:
     app = GatewayApp(title="aigw", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
     app.state.gateway = gateway
     master = gateway.settings.master_key
-    app.state.auth = Authenticator(master.get_secret_value() if master else None)
+    app.state.auth = Authenticator(master.get_secret_value() if master else None, gateway.control.keys)
     app.configure(gateway, logs)
     app.router.routes.extend(ops.routes())
     app.include_router(admin.router)

@@ -14,6 +14,7 @@ from aigw.api.bodies import chat_request, embedding_request, read_json
 from aigw.api.middleware import RequestState, request_state
 from aigw.errors import ProviderError, gateway_error_from
 from aigw.gateway import Gateway
+from aigw.policy.caller import Caller
 from aigw.types import AIResponse, CallInfo, ChatRequest, ChatStream
 
 _SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
@@ -24,22 +25,23 @@ def _gateway(request: Request) -> Gateway:
     return gateway
 
 
-async def _admit(request: Request) -> tuple[Gateway, RequestState, dict[str, Any]]:
+async def _admit(request: Request) -> tuple[Gateway, RequestState, Caller, dict[str, Any]]:
     """Authenticate the caller and read its JSON body, each in its own trace span."""
     gateway = _gateway(request)
     state = request_state(request.scope)
     with state.trace.span("auth"):
-        request.app.state.auth.authenticate(request)
+        caller: Caller = request.app.state.auth.authenticate(request)
+    state.trace.attrs["key_id"] = caller.key_id
     with state.trace.span("parse"):
         body = await read_json(request, gateway.settings.max_body_bytes)
-    return gateway, state, body
+    return gateway, state, caller, body
 
 
 async def chat_completions(request: Request) -> Response:
-    gateway, state, body = await _admit(request)
+    gateway, state, caller, body = await _admit(request)
     chat = chat_request(body, gateway.config.default_model)
     state.stream = chat.stream
-    result = await gateway.orchestrator.chat(chat, state.trace, state.info)
+    result = await gateway.orchestrator.chat(chat, caller, state.trace, state.info)
     headers = _served_by(state.info)
     if isinstance(result, ChatStream):
         return StreamingResponse(
@@ -49,9 +51,9 @@ async def chat_completions(request: Request) -> Response:
 
 
 async def embeddings(request: Request) -> Response:
-    gateway, state, body = await _admit(request)
+    gateway, state, caller, body = await _admit(request)
     call = embedding_request(body, gateway.config.default_model)
-    result = await gateway.orchestrator.embeddings(call, state.trace, state.info)
+    result = await gateway.orchestrator.embeddings(call, caller, state.trace, state.info)
     return _json(result, _served_by(state.info), state)
 
 

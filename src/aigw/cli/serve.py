@@ -1,4 +1,4 @@
-"""The `aigw` command: `aigw serve`, `aigw config check`."""
+"""`aigw serve`, `aigw migrate`, `aigw config check`."""
 
 from __future__ import annotations
 
@@ -7,33 +7,18 @@ import asyncio
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from typing import Any
 
 import orjson
 
 from aigw.config import GatewayConfig
-from aigw.configfile import ConfigError, load_config, masked_view
-from aigw.settings import Settings, SettingsError, load_settings
+from aigw.configfile import load_config, masked_view
+from aigw.settings import Settings, load_settings
+from aigw.store.database import Database
+from aigw.store.migrate import upgrade
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if not hasattr(args, "run"):
-        parser.print_help()
-        return 2
-    try:
-        code: int = args.run(args)
-        return code
-    except (SettingsError, ConfigError) as exc:
-        print(f"aigw: {exc}", file=sys.stderr)
-        return 2
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aigw", description="aigw, an AI gateway")
-    commands = parser.add_subparsers(metavar="COMMAND")
-
+def add_commands(commands: Any) -> None:
     serve = commands.add_parser("serve", help="run the gateway")
     serve.add_argument("--config", help="YAML file declaring providers and models (AI_CONFIG_FILE)")
     serve.add_argument("--host", help="address to bind (AI_GATEWAY_HOST, default 127.0.0.1)")
@@ -44,13 +29,6 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="upgrade the database schema (AI_DATABASE_URL) to the latest")
     migrate.add_argument("--revision", default="head", help="target revision (default: head)")
     migrate.set_defaults(run=_migrate)
-
-    config = commands.add_parser("config", help="inspect the configuration")
-    config_commands = config.add_subparsers(metavar="ACTION")
-    check = config_commands.add_parser("check", help="validate and print the effective configuration, secrets masked")
-    check.add_argument("--config", help="YAML file to check (AI_CONFIG_FILE)")
-    check.set_defaults(run=_config_check)
-    return parser
 
 
 def _apply_arguments(args: argparse.Namespace) -> None:
@@ -66,38 +44,36 @@ def _apply_arguments(args: argparse.Namespace) -> None:
             os.environ[variable] = str(value)
 
 
-def _load(args: argparse.Namespace) -> tuple[Settings, GatewayConfig]:
+def load(args: argparse.Namespace) -> tuple[Settings, GatewayConfig]:
     _apply_arguments(args)
     settings = load_settings()
     return settings, load_config(settings)
 
 
-def _config_check(args: argparse.Namespace) -> int:
-    settings, config = _load(args)
+def config_check(args: argparse.Namespace) -> int:
+    settings, config = load(args)
     sys.stdout.write(orjson.dumps(masked_view(settings, config), option=orjson.OPT_INDENT_2).decode() + "\n")
     return 0
 
 
-def _migrate(args: argparse.Namespace) -> int:
-    from aigw.store.database import Database
-    from aigw.store.migrate import upgrade
-
-    settings = load_settings()
-
+def migrate_database(settings: Settings, revision: str = "head") -> str | None:
     async def run() -> str | None:
         database = Database(settings.effective_database_url)
         try:
-            return await upgrade(database, args.revision)
+            return await upgrade(database, revision)
         finally:
             await database.close()
 
-    revision = asyncio.run(run())
-    print(f"database at revision {revision}")
+    return asyncio.run(run())
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    print(f"database at revision {migrate_database(load_settings(), args.revision)}")
     return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
-    settings, config = _load(args)
+    settings, config = load(args)
     if settings.master_key is None:
         if not settings.binds_loopback_only:
             print(
@@ -110,6 +86,11 @@ def _serve(args: argparse.Namespace) -> int:
         print(
             "aigw: no AI_OPENAI_API_KEY: serving the stub provider (deterministic answers, no network)", file=sys.stderr
         )
+    if settings.auto_migrate:
+        try:
+            migrate_database(settings)
+        except Exception as exc:  # the gateway still serves from its environment without a database
+            print(f"aigw: warning: database migration failed ({type(exc).__name__}); continuing", file=sys.stderr)
     names = ", ".join(f"{p.name} ({p.type})" for p in config.providers)
     print(
         f"aigw: serving on http://{settings.gateway_host}:{settings.gateway_port} with providers: {names}",

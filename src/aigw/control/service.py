@@ -1,0 +1,94 @@
+"""Control-plane operations for the CLI and the admin API: each writes the database with an audit
+entry in the same transaction, then tells every replica to reload."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from aigw.policy.config import validate_entry
+from aigw.policy.keys import generate_key
+from aigw.store import audit, settings_store
+from aigw.store import keys as key_rows
+from aigw.store.changes import ChangeBus
+from aigw.store.database import Database
+from aigw.store.models import ApiKey
+
+
+class KeySpec(BaseModel):
+    """What a new key may do. Unset limits fall back to the gateway-wide policy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user: str | None = Field(None, max_length=100)
+    name: str | None = Field(None, max_length=100)
+    models: list[str] | None = None
+    rpm: int | None = Field(None, ge=1)
+    tpm: int | None = Field(None, ge=1)
+    budget_daily: Decimal | None = Field(None, ge=0)
+    budget_monthly: Decimal | None = Field(None, ge=0)
+    expires_at: dt.datetime | None = None
+    settings: dict[str, Any] | None = None
+
+
+class ControlPlane:
+    def __init__(self, database: Database, bus: ChangeBus) -> None:
+        self.database = database
+        self.bus = bus
+
+    async def create_key(self, spec: KeySpec, actor: str) -> tuple[str, dict[str, Any]]:
+        """Returns the key itself (shown once, never stored) and its stored description."""
+        new = generate_key()
+        expires = spec.expires_at
+        if expires is not None and expires.tzinfo is None:
+            expires = expires.replace(tzinfo=dt.UTC)
+        row = ApiKey(
+            id=new.id,
+            key_hash=new.key_hash,
+            prefix=new.prefix,
+            name=spec.name,
+            user=spec.user,
+            models=spec.models,
+            rpm=spec.rpm,
+            tpm=spec.tpm,
+            budget_daily=spec.budget_daily,
+            budget_monthly=spec.budget_monthly,
+            expires_at=expires,
+            settings=spec.settings,
+        )
+        shown = await key_rows.insert_key(self.database, row, actor)
+        await self.bus.publish("keys")
+        return new.token, shown
+
+    async def list_keys(self, include_revoked: bool = False) -> list[dict[str, Any]]:
+        return await key_rows.list_keys(self.database, include_revoked)
+
+    async def revoke_key(self, key: str, actor: str) -> dict[str, Any] | None:
+        revoked = await key_rows.revoke_key(self.database, key, actor)
+        if revoked is not None:
+            await self.bus.publish("keys")
+        return revoked
+
+    async def flags(self) -> dict[str, bool]:
+        return await settings_store.load_flags(self.database)
+
+    async def set_flag(self, name: str, enabled: bool, actor: str) -> bool | None:
+        old = await settings_store.set_flag(self.database, name, enabled, actor)
+        await self.bus.publish("flags")
+        return old
+
+    async def config_entries(self) -> dict[str, Any]:
+        return await settings_store.load_config_entries(self.database)
+
+    async def set_config(self, key: str, value: Any, actor: str) -> Any:
+        if value is not None:
+            validate_entry(key, value)
+        old = await settings_store.set_config_entry(self.database, key, value, actor)
+        await self.bus.publish("config")
+        return old
+
+    async def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
+        return await audit.recent_changes(self.database, limit)

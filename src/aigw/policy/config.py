@@ -1,0 +1,61 @@
+"""Policy settings that can change at run time: environment defaults, database overrides (`ai_config`).
+
+Every key of `PolicyConfig` can be set with `aigw config set KEY VALUE` (a JSON value) or the
+admin API; an unknown key or a bad value is refused before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from aigw.settings import Settings
+
+
+class PolicyConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rate_limit_per_user: int | None = Field(None, ge=1, description="requests per minute per key/user")
+    rate_limit_per_ip: int | None = Field(None, ge=1, description="requests per minute per client IP")
+    budget_daily: float | None = Field(None, ge=0, description="global daily budget, USD")
+    budget_monthly: float | None = Field(None, ge=0, description="global monthly budget, USD")
+    max_request_cost: float | None = Field(None, ge=0, description="refuse a request whose worst case costs more, USD")
+    fallback_order: tuple[str, ...] | None = Field(None, description="provider order; overrides AI_FALLBACK_ORDER")
+    prices: dict[str, dict[str, float]] = Field(default_factory=dict, description="model -> per-1M token prices")
+    alert_webhook_url: str | None = Field(None, description="POSTed when a budget crosses 80 % / 100 %")
+
+
+class PolicyConfigError(ValueError):
+    pass
+
+
+def policy_defaults(settings: Settings) -> dict[str, Any]:
+    return {
+        "rate_limit_per_user": settings.rate_limit_per_user,
+        "rate_limit_per_ip": settings.rate_limit_per_ip,
+        "budget_daily": settings.budget_daily,
+        "budget_monthly": settings.budget_monthly,
+        "max_request_cost": settings.max_request_cost,
+        "alert_webhook_url": settings.alert_webhook_url,
+    }
+
+
+def build_policy(settings: Settings, overrides: Mapping[str, Any]) -> PolicyConfig:
+    """Environment defaults with database overrides on top; unknown stored keys are ignored."""
+    known = {k: v for k, v in overrides.items() if k in PolicyConfig.model_fields}
+    try:
+        return PolicyConfig.model_validate({**policy_defaults(settings), **known})
+    except ValidationError:
+        return PolicyConfig.model_validate(policy_defaults(settings))  # a bad stored value never stops traffic
+
+
+def validate_entry(key: str, value: Any) -> None:
+    """Refuse an unknown key or a bad value before it is stored."""
+    if key not in PolicyConfig.model_fields:
+        raise PolicyConfigError(f"unknown config key {key!r}; known: {', '.join(sorted(PolicyConfig.model_fields))}")
+    try:
+        PolicyConfig.model_validate({key: value})
+    except ValidationError as exc:
+        raise PolicyConfigError(f"invalid value for {key}: {exc.errors()[0]['msg']}") from None
