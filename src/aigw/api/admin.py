@@ -1,14 +1,17 @@
-"""Admin API (master key only): request traces and provider state."""
+"""Admin API (master key only): traces, providers, keys, flags, policy config, audit log."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
 
-from aigw.errors import NotFoundError
+from aigw.control.service import KeySpec
+from aigw.errors import InvalidRequestError, NotFoundError
 from aigw.gateway import Gateway
 from aigw.policy.caller import Caller
+from aigw.policy.config import PolicyConfigError
 
 
 def _admin(request: Request) -> Caller:
@@ -23,6 +26,7 @@ def _gateway(request: Request) -> Gateway:
 
 router = APIRouter(prefix="/admin/api", dependencies=[Depends(_admin)], tags=["admin"])
 GatewayDep = Annotated[Gateway, Depends(_gateway)]
+AdminDep = Annotated[Caller, Depends(_admin)]
 
 
 @router.get("/traces")
@@ -56,3 +60,75 @@ async def list_providers(gateway: GatewayDep) -> dict[str, Any]:
         "data": gateway.orchestrator.provider_status(),
         "ai_enabled": gateway.orchestrator.enabled,
     }
+
+
+class FlagChange(BaseModel):
+    enabled: bool
+
+
+class ConfigChange(BaseModel):
+    value: Any
+
+
+def _actor(caller: Caller) -> str:
+    return f"admin:{caller.key_id}"
+
+
+@router.get("/keys")
+async def list_keys(gateway: GatewayDep, include_revoked: bool = False) -> dict[str, Any]:
+    return {"object": "list", "data": await gateway.plane.list_keys(include_revoked)}
+
+
+@router.post("/keys", status_code=201)
+async def create_key(spec: KeySpec, gateway: GatewayDep, caller: AdminDep) -> dict[str, Any]:
+    token, shown = await gateway.plane.create_key(spec, _actor(caller))
+    await gateway.sync.refresh()
+    return {"key": token, **shown}
+
+
+@router.delete("/keys/{key}")
+async def revoke_key(key: str, gateway: GatewayDep, caller: AdminDep) -> dict[str, Any]:
+    revoked = await gateway.plane.revoke_key(key, _actor(caller))
+    if revoked is None:
+        raise NotFoundError(f"No active key with id or prefix {key!r}", code="key_not_found")
+    await gateway.sync.refresh()
+    return revoked
+
+
+@router.get("/flags")
+async def list_flags(gateway: GatewayDep) -> dict[str, Any]:
+    return {"effective": gateway.control.flags.as_dict(), "stored": await gateway.plane.flags()}
+
+
+@router.put("/flags/{name}")
+async def set_flag(name: str, change: FlagChange, gateway: GatewayDep, caller: AdminDep) -> dict[str, Any]:
+    old = await gateway.plane.set_flag(name, change.enabled, _actor(caller))
+    await gateway.sync.refresh()
+    return {"name": name, "old": old, "enabled": change.enabled}
+
+
+@router.get("/config")
+async def show_config(gateway: GatewayDep) -> dict[str, Any]:
+    return {"effective": gateway.control.policy.model_dump(mode="json"), "stored": await gateway.plane.config_entries()}
+
+
+@router.put("/config/{key}")
+async def set_config(key: str, change: ConfigChange, gateway: GatewayDep, caller: AdminDep) -> dict[str, Any]:
+    try:
+        old = await gateway.plane.set_config(key, change.value, _actor(caller))
+    except PolicyConfigError as exc:
+        raise InvalidRequestError(str(exc), param=key, code="invalid_config") from None
+    await gateway.sync.refresh()
+    return {"key": key, "old": old, "value": change.value}
+
+
+@router.delete("/config/{key}")
+async def unset_config(key: str, gateway: GatewayDep, caller: AdminDep) -> dict[str, Any]:
+    old = await gateway.plane.set_config(key, None, _actor(caller))
+    await gateway.sync.refresh()
+    return {"key": key, "old": old, "value": None}
+
+
+@router.get("/audit")
+async def audit_log(gateway: GatewayDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+    return {"object": "list", "data": await gateway.plane.audit_log(limit)}

@@ -14,7 +14,7 @@ from aigw.policy.keys import KEY_PREFIX, KeyCache, KeyRecord
 class Authenticator:
     def __init__(self, master_key: str | None, keys: KeyCache | None = None) -> None:
         self._master = master_key.encode() if master_key else None
-        self._keys = keys or KeyCache()
+        self._keys = keys if keys is not None else KeyCache()
 
     @property
     def required(self) -> bool:

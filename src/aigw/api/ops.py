@@ -23,8 +23,18 @@ async def readyz(request: Request) -> Response:
         "status": "ready" if ready else "starting",
         "ai_enabled": gateway.orchestrator.enabled,
         "providers": providers,
+        "control_plane": _control_status(gateway),
     }
     return Response(orjson.dumps(body), status_code=200 if ready else 503, media_type="application/json")
+
+
+def _control_status(gateway: Gateway) -> dict[str, object]:
+    staleness = gateway.control.staleness()
+    return {
+        "keys": len(gateway.control.keys),
+        "synced_seconds_ago": None if staleness is None else round(staleness, 3),
+        "sync_error": gateway.control.sync_error,
+    }
 
 
 async def metrics(request: Request) -> Response:
