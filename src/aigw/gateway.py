@@ -13,6 +13,8 @@ from aigw.control.sync import ControlSync
 from aigw.observability.metrics import GatewayMetrics
 from aigw.observability.tracing import TraceStore
 from aigw.orchestrator import Orchestrator
+from aigw.policy.engine import PolicyEngine
+from aigw.policy.ratelimit import InProcessRateLimiter, RedisRateLimiter
 from aigw.providers.registry import build_provider
 from aigw.retry import RetryPolicy
 from aigw.routing import Router
@@ -36,7 +38,11 @@ class Gateway:
         self.control = ControlState.from_settings(settings)
         self.sync = ControlSync(self.control, settings, self.database, ChangeBus(self.database, self.redis))
         self.plane = ControlPlane(self.database, ChangeBus(self.database, self.redis))
-        self.orchestrator = Orchestrator(router, self.clients, self.metrics, flags=lambda: self.control.flags)
+        limiter = RedisRateLimiter(self.redis) if self.redis is not None else InProcessRateLimiter()
+        self.policy = PolicyEngine(limiter, lambda: self.control.policy)
+        self.orchestrator = Orchestrator(
+            router, self.clients, self.metrics, flags=lambda: self.control.flags, policy=self.policy
+        )
         self.ready = False
 
     @classmethod

@@ -15,7 +15,6 @@ from typing import Any
 from aigw.client import AIClient, CircuitOpenError
 from aigw.errors import (
     NotFoundError,
-    PermissionDeniedError,
     ProviderError,
     ServiceUnavailableError,
     gateway_error_from,
@@ -23,7 +22,10 @@ from aigw.errors import (
 from aigw.observability.metrics import GatewayMetrics
 from aigw.observability.tracing import Trace
 from aigw.policy.caller import Caller
+from aigw.policy.config import PolicyConfig
+from aigw.policy.engine import PolicyEngine
 from aigw.policy.flags import Flags
+from aigw.policy.ratelimit import InProcessRateLimiter
 from aigw.routing import Route, Router
 from aigw.types import AIRequest, AIResponse, CallInfo, ChatRequest, ChatStream, EmbeddingRequest, TaskKind
 
@@ -40,8 +42,10 @@ class Orchestrator:
         clients: dict[str, AIClient],
         metrics: GatewayMetrics,
         flags: Callable[[], Flags] = lambda: Flags({}),
+        policy: PolicyEngine | None = None,
     ) -> None:
         self.router = router
+        self.policy = policy or PolicyEngine(InProcessRateLimiter(), PolicyConfig)
         self.clients = clients
         self.metrics = metrics
         self._flags = flags
@@ -70,10 +74,8 @@ class Orchestrator:
             raise ServiceUnavailableError(
                 f"{request.kind.value} is switched off on this gateway (flag {task_flag})", code="task_disabled"
             )
-        if caller.key is not None and not caller.key.allows_model(request.model):
-            raise PermissionDeniedError(
-                f"This key may not use the model '{request.model}'", code="model_not_allowed", param="model"
-            )
+        admission = await self.policy.admit(caller, request, trace)
+        info.headers.update(admission.headers)
         with trace.span("route", model=request.model) as span:
             routes = self.router.routes(request.model, request.kind)
             span.set(routes=[r.deployment for r in routes])

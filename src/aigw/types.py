@@ -122,3 +122,4 @@ class CallInfo:
     usage: Usage | None = None
     attempts: int = 0
     fallback_from: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # added to the answer (rate limits, cost)

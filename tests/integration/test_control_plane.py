@@ -145,3 +145,50 @@ def test_cached_keys_keep_working_while_the_database_is_away(
         assert chat(gateway, "sk-aigw-unknown").status_code == 401
         ready = httpx.get(f"{gateway.url}/readyz").json()
         assert ready["control_plane"]["sync_error"] is not None
+
+
+async def _burst(urls: list[str], key: str, count: int) -> list[httpx.Response]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        calls = [
+            client.post(
+                f"{urls[i % len(urls)]}/v1/chat/completions", json=CHAT, headers={"authorization": f"Bearer {key}"}
+            )
+            for i in range(count)
+        ]
+        return list(await asyncio.gather(*calls))
+
+
+def test_a_20_rpm_key_gets_exactly_20_across_two_replicas(
+    upstream: MockUpstream, gateway_factory: GatewayFactory, shared_stores: dict[str, str]
+) -> None:
+    env = openai_env(upstream, **shared_stores)
+    first, second = gateway_factory(env), gateway_factory(env)
+    key = httpx.post(f"{first.url}/admin/api/keys", json={"user": "dave", "rpm": 20}, headers=ADMIN).json()["key"]
+    wait_until(lambda: httpx.get(f"{second.url}/readyz").json()["control_plane"]["keys"] == 1, PROPAGATION_BOUND_S)
+
+    answers = asyncio.run(_burst([first.url, second.url], key, 60))
+    statuses = sorted(r.status_code for r in answers)
+    assert statuses.count(200) == 20, f"{statuses.count(200)} successes for a 20 rpm key"
+    assert statuses.count(429) == 40
+    served_by = {r.request.url.port for r in answers if r.status_code == 200}
+    assert len(served_by) == 2, "both replicas served part of the 20"
+    refused = next(r for r in answers if r.status_code == 429)
+    assert refused.json()["error"]["type"] == "rate_limit_error"
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert refused.headers["x-ratelimit-limit-requests"] == "20"
+    assert refused.headers["x-ratelimit-remaining-requests"] == "0"
+    ok = next(r for r in answers if r.status_code == 200)
+    assert int(ok.headers["x-ratelimit-remaining-requests"]) < 20
+
+
+def test_rate_limit_in_one_process_without_redis(upstream: MockUpstream, gateway_factory: GatewayFactory) -> None:
+    gateway = gateway_factory(openai_env(upstream))
+    key = httpx.post(f"{gateway.url}/admin/api/keys", json={"rpm": 5}, headers=ADMIN).json()["key"]
+    statuses = [r.status_code for r in asyncio.run(_burst([gateway.url], key, 12))]
+    assert sorted(statuses) == [200] * 5 + [429] * 7
+    client = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=key, max_retries=0)
+    try:
+        with pytest.raises(openai.RateLimitError):
+            client.chat.completions.create(model="gpt-4o-mini", messages=CHAT["messages"])  # type: ignore[arg-type]
+    finally:
+        client.close()

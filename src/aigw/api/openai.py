@@ -70,7 +70,7 @@ def _json(result: AIResponse, headers: dict[str, str], state: RequestState) -> R
 
 
 def _served_by(info: CallInfo) -> dict[str, str]:
-    return {"x-aigw-provider": info.provider or "", "x-aigw-deployment": info.deployment or ""}
+    return {**info.headers, "x-aigw-provider": info.provider or "", "x-aigw-deployment": info.deployment or ""}
 
 
 async def _sse(stream: ChatStream, chat: ChatRequest, state: RequestState) -> AsyncIterator[bytes]:

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
+
+MAX_CONNECTIONS = 256
+POOL_WAIT_S = 2.0
 
 
-def connect_redis(url: str) -> Redis:
-    """A pooled client; connections open lazily, so a Redis that is down does not stop start-up."""
-    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2, health_check_interval=30)
+def connect_redis(url: str, max_connections: int = MAX_CONNECTIONS) -> Redis:
+    """A pooled client; connections open lazily, so a Redis that is down does not stop start-up.
+
+    The pool is blocking: past `max_connections` concurrent commands a caller waits (up to
+    POOL_WAIT_S) for a free connection instead of failing at once with "Too many connections".
+    """
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=POOL_WAIT_S,
+        socket_connect_timeout=2,
+        socket_timeout=2,
+        health_check_interval=30,
+    )
+    return Redis.from_pool(pool)

@@ -1,0 +1,648 @@
+"""Budgets: strict spending caps per scope and calendar period, shared by every replica.
+
+A call is admitted with reserve-then-settle:
+
+1. `reserve(scopes, worst_case)` before the call, atomically across all the scopes that apply
+   (e.g. global, the key, the user): if any scope's spent + reserved + amount would pass its cap,
+   `BudgetExceeded` is raised and nothing changes; otherwise the amount is added to every scope's
+   `reserved`. Concurrent calls therefore can never together spend more than the cap, whatever the
+   number of coroutines or replicas, as long as each call costs at most what it reserved.
+2. `settle(reservation, actual)` after it: the reservation leaves `reserved`, the actual cost joins
+   `spent`. Settling (or releasing) a reservation a second time has no effect.
+   `release(reservation)` is the same for a call that failed: nothing is spent.
+
+A reservation that is never settled (its replica crashed) expires after `reservation_ttl`
+(10 minutes by default; it must exceed the longest call) and is dropped from `reserved` lazily, by
+the next reserve or usage call of its scope. A reservation settled after it expired still records
+its spend (the money was spent), so `reservation_ttl` is the one way spend can pass a cap.
+
+Periods are UTC calendar buckets ("daily:2026-11-25", "monthly:2026-11"); a reservation settles
+into the period it was made in. Amounts are integer micro-dollars (1e-6 USD) inside the ledgers,
+so sums are exact: amounts round up to the next micro-dollar, caps round down.
+
+Alert thresholds (fractions of the cap, 0.8 and 1.0 by default) are reported once per scope,
+period and threshold, across replicas: `settle` returns the `ThresholdCrossed` of the thresholds
+that the spend reached for the first time; the 1.0 threshold also fires, through
+`BudgetExceeded.crossed`, the first time a scope refuses a call (with strict caps spend itself
+rarely reaches exactly 100 %).
+
+`InProcessBudgetLedger` serves one process; `RedisBudgetLedger` shares the budgets between
+replicas with one Lua script call (one round trip) per reserve and per settle.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from typing import Literal, Protocol, runtime_checkable
+
+from redis.asyncio import Redis
+
+Period = Literal["daily", "monthly"]
+PERIODS: tuple[Period, ...] = ("daily", "monthly")
+DEFAULT_THRESHOLDS = (0.8, 1.0)
+DEFAULT_RESERVATION_TTL = 600.0  # seconds
+DEFAULT_RETENTION_GRACE = 3600.0  # seconds a period's counters outlive the period
+DEFAULT_REDIS_PREFIX = "aigw:budget:"
+MAX_USD = 1e9  # 1e15 micro-dollars: sums stay exact in Redis' Lua (doubles, exact below 2**53)
+_MICROS_PER_USD = Decimal(1_000_000)
+_SWEEP_EVERY = 60.0  # seconds between two sweeps of forgotten periods in the in-process ledger
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetScope:
+    """One cap: `name` says on what ("global", "key:abc", "user:alice"), `period` over which calendar bucket."""
+
+    name: str
+    period: Period
+    cap_usd: float
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("a budget scope needs a name")
+        if self.period not in PERIODS:
+            raise ValueError(f"budget period must be one of {', '.join(PERIODS)}, not {self.period!r}")
+        _check_usd(self.cap_usd, "cap_usd")
+
+    def period_key(self, now: float) -> str:
+        """The calendar bucket (UTC) that `now` (epoch seconds) falls in."""
+        return period_key(self.period, now)
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeUsage:
+    spent_usd: float
+    reserved_usd: float
+    cap_usd: float
+    period_key: str
+
+    @property
+    def remaining_usd(self) -> float:
+        cap = usd_to_micros(self.cap_usd, round_up=False)
+        return max(0, cap - self.spent_micros - self.reserved_micros) / 1_000_000
+
+    @property
+    def spent_micros(self) -> int:
+        return round(self.spent_usd * 1_000_000)
+
+    @property
+    def reserved_micros(self) -> int:
+        return round(self.reserved_usd * 1_000_000)
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdCrossed:
+    """`scope` reached `threshold` (a fraction of its cap) for the first time in its period."""
+
+    scope: BudgetScope
+    threshold: float
+    spent_usd: float
+    cap_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """Money held for one call in each of `scopes`, in the period (`period_keys`) it was made in."""
+
+    id: str
+    scopes: tuple[BudgetScope, ...]
+    period_keys: tuple[str, ...]
+    amount_micros: int
+    expires_at: float  # epoch seconds (the ledger's clock)
+
+    @property
+    def amount_usd(self) -> float:
+        return self.amount_micros / 1_000_000
+
+
+class BudgetExceeded(Exception):
+    """A reservation would take `scope` past its cap. Nothing was reserved in any scope."""
+
+    def __init__(
+        self,
+        scope: BudgetScope,
+        *,
+        period_key: str,
+        spent_usd: float,
+        reserved_usd: float,
+        requested_usd: float,
+        crossed: tuple[ThresholdCrossed, ...] = (),
+    ) -> None:
+        self.scope = scope
+        self.period_key = period_key
+        self.cap_usd = scope.cap_usd
+        self.spent_usd = spent_usd
+        self.reserved_usd = reserved_usd
+        self.committed_usd = (round(spent_usd * 1_000_000) + round(reserved_usd * 1_000_000)) / 1_000_000
+        self.requested_usd = requested_usd
+        self.crossed = crossed  # first refusals of the period: the 1.0 threshold, once per scope
+        super().__init__(
+            f"budget {scope.name} ({period_key}) would pass its cap: ${self.committed_usd:.6f} spent or reserved"
+            f" + ${requested_usd:.6f} requested > cap ${scope.cap_usd:.6f}"
+        )
+
+
+@runtime_checkable
+class BudgetLedger(Protocol):
+    """Where budgets are counted. Every method is atomic with respect to every other caller."""
+
+    async def reserve(self, scopes: Sequence[BudgetScope], amount_usd: float | Decimal) -> Reservation:
+        """Hold `amount_usd` in every scope, or raise BudgetExceeded and change nothing."""
+        ...
+
+    async def settle(self, reservation: Reservation, actual_usd: float | Decimal) -> tuple[ThresholdCrossed, ...]:
+        """Replace the hold by the actual cost; returns the thresholds crossed for the first time."""
+        ...
+
+    async def release(self, reservation: Reservation) -> None:
+        """Drop the hold of a call that failed: nothing is spent."""
+        ...
+
+    async def usage(self, scope: BudgetScope, period_key: str | None = None) -> ScopeUsage:
+        """Spent and reserved in `period_key` (by default the current period)."""
+        ...
+
+    async def seed(self, scope: BudgetScope, spent_usd: float | Decimal) -> bool:
+        """Set the current period's spend (from the database) unless some is recorded; True if it was set."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def period_key(period: Period, now: float) -> str:
+    """ "daily:YYYY-MM-DD" or "monthly:YYYY-MM" in UTC for `now` (epoch seconds)."""
+    day = datetime.fromtimestamp(now, UTC)
+    return f"daily:{day:%Y-%m-%d}" if period == "daily" else f"monthly:{day:%Y-%m}"
+
+
+def period_end(key: str) -> float:
+    """When the period named by `key` ends (epoch seconds)."""
+    kind, _, stamp = key.partition(":")
+    if kind == "daily":
+        start = datetime.strptime(stamp, "%Y-%m-%d").replace(tzinfo=UTC)
+        return (start + timedelta(days=1)).timestamp()
+    if kind == "monthly":
+        start = datetime.strptime(stamp, "%Y-%m").replace(tzinfo=UTC)
+        year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
+        return start.replace(year=year, month=month).timestamp()
+    raise ValueError(f"not a budget period key: {key!r}")
+
+
+def usd_to_micros(amount: float | Decimal, *, round_up: bool = True) -> int:
+    """USD as integer micro-dollars. Float noise (0.1 + 0.2) is ignored, then the rest rounds up (or down)."""
+    _check_usd(amount, "amount")
+    exact = amount if isinstance(amount, Decimal) else Decimal(repr(float(amount)))
+    micros = (exact * _MICROS_PER_USD).quantize(Decimal("1e-6"), rounding=ROUND_HALF_EVEN)
+    return int(micros.to_integral_value(rounding=ROUND_CEILING if round_up else ROUND_FLOOR))
+
+
+def _check_usd(amount: object, what: str) -> None:
+    if isinstance(amount, bool) or not isinstance(amount, int | float | Decimal):
+        raise TypeError(f"{what} must be a number of USD, not {amount!r}")
+    if not math.isfinite(amount) or not 0 <= amount <= MAX_USD:
+        raise ValueError(f"{what} must be between 0 and {MAX_USD:g} USD, not {amount!r}")
+
+
+class _LedgerBase:
+    """What both ledgers share: options, clock, thresholds and the arithmetic of a reservation."""
+
+    def __init__(
+        self,
+        *,
+        reservation_ttl: float = DEFAULT_RESERVATION_TTL,
+        thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+        retention_grace: float = DEFAULT_RETENTION_GRACE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not reservation_ttl > 0:
+            raise ValueError("reservation_ttl must be > 0 seconds")
+        if not retention_grace >= 0:
+            raise ValueError("retention_grace must be >= 0 seconds")
+        if any(not 0 < t <= 1 for t in thresholds):
+            raise ValueError("alert thresholds are fractions of the cap: 0 < threshold <= 1")
+        self.reservation_ttl = float(reservation_ttl)
+        self.retention_grace = float(retention_grace)
+        self.thresholds: tuple[float, ...] = tuple(sorted(set(thresholds)))
+        self._clock = clock
+
+    def _prepare(
+        self, scopes: Sequence[BudgetScope], amount_usd: float | Decimal
+    ) -> tuple[tuple[BudgetScope, ...], int, float]:
+        ordered = tuple(scopes)
+        if len({(s.name, s.period) for s in ordered}) != len(ordered):
+            raise ValueError("a reservation names the same scope and period twice")
+        return ordered, usd_to_micros(amount_usd), self._clock()
+
+    def _reservation(
+        self, scopes: tuple[BudgetScope, ...], keys: Sequence[str], amount: int, now: float
+    ) -> Reservation:
+        return Reservation(uuid.uuid4().hex, scopes, tuple(keys), amount, now + self.reservation_ttl)
+
+    def _forget_at(self, key: str) -> float:
+        """When a period's counters may vanish: a little after the period ends."""
+        return period_end(key) + self.retention_grace
+
+    def _levels(self, scope: BudgetScope) -> tuple[int, ...]:
+        """Each threshold as the spend (micro-dollars) that reaches it."""
+        cap = usd_to_micros(scope.cap_usd, round_up=False)
+        return tuple(int((Decimal(repr(t)) * cap).to_integral_value(rounding=ROUND_CEILING)) for t in self.thresholds)
+
+    @property
+    def _refusal_threshold(self) -> float | None:
+        """The threshold a refusal reports: 1.0 (the cap reached), when it is one of the thresholds."""
+        return 1.0 if 1.0 in self.thresholds else None
+
+
+# In process ---------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Bucket:
+    """One scope in one period. `holds` is in order of expiry (one TTL for every reservation)."""
+
+    forget_at: float
+    spent: int = 0
+    spent_recorded: bool = False
+    reserved: int = 0
+    holds: dict[str, tuple[int, float]] = field(default_factory=dict)  # id -> (amount, expires_at)
+    alerted: set[float] = field(default_factory=set)
+
+    def prune(self, now: float) -> None:
+        """Drop the expired holds (lazily: only when the scope is used)."""
+        while self.holds:
+            rid = next(iter(self.holds))
+            amount, expires_at = self.holds[rid]
+            if expires_at > now:
+                return
+            del self.holds[rid]
+            self.reserved -= amount
+
+
+class InProcessBudgetLedger(_LedgerBase):
+    """Budgets of one process. Every method runs to completion without awaiting, so asyncio
+    coroutines can never interleave inside one: each is atomic. Not for several threads."""
+
+    def __init__(
+        self,
+        *,
+        reservation_ttl: float = DEFAULT_RESERVATION_TTL,
+        thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+        retention_grace: float = DEFAULT_RETENTION_GRACE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(
+            reservation_ttl=reservation_ttl, thresholds=thresholds, retention_grace=retention_grace, clock=clock
+        )
+        self._buckets: dict[tuple[str, str], _Bucket] = {}
+        self._open: dict[str, float] = {}  # reservation id -> when to forget it unsettled
+        self._next_sweep = 0.0
+
+    async def reserve(self, scopes: Sequence[BudgetScope], amount_usd: float | Decimal) -> Reservation:
+        ordered, amount, now = self._prepare(scopes, amount_usd)
+        self._sweep(now)
+        keys = [s.period_key(now) for s in ordered]
+        buckets = [self._bucket(s.name, key) for s, key in zip(ordered, keys, strict=True)]
+        refusals: list[tuple[BudgetScope, str, _Bucket]] = []
+        for scope, key, bucket in zip(ordered, keys, buckets, strict=True):
+            bucket.prune(now)
+            if bucket.spent + bucket.reserved + amount > usd_to_micros(scope.cap_usd, round_up=False):
+                refusals.append((scope, key, bucket))
+        if refusals:
+            raise self._refused(refusals, amount)
+        reservation = self._reservation(ordered, keys, amount, now)
+        for bucket in buckets:
+            bucket.reserved += amount
+            bucket.holds[reservation.id] = (amount, reservation.expires_at)
+        if ordered:
+            self._open[reservation.id] = max(max(b.forget_at for b in buckets), reservation.expires_at)
+        return reservation
+
+    async def settle(self, reservation: Reservation, actual_usd: float | Decimal) -> tuple[ThresholdCrossed, ...]:
+        return self._finish(reservation, usd_to_micros(actual_usd))
+
+    async def release(self, reservation: Reservation) -> None:
+        self._finish(reservation, 0)
+
+    async def usage(self, scope: BudgetScope, period_key: str | None = None) -> ScopeUsage:
+        now = self._clock()
+        key = period_key or scope.period_key(now)
+        bucket = self._buckets.get((scope.name, key))
+        if bucket is None:
+            return ScopeUsage(0.0, 0.0, scope.cap_usd, key)
+        bucket.prune(now)
+        return ScopeUsage(bucket.spent / 1_000_000, bucket.reserved / 1_000_000, scope.cap_usd, key)
+
+    async def seed(self, scope: BudgetScope, spent_usd: float | Decimal) -> bool:
+        spent = usd_to_micros(spent_usd)
+        bucket = self._bucket(scope.name, scope.period_key(self._clock()))
+        if bucket.spent_recorded:
+            return False
+        bucket.spent, bucket.spent_recorded = spent, True
+        return True
+
+    async def close(self) -> None:
+        self._buckets.clear()
+        self._open.clear()
+
+    def _bucket(self, name: str, key: str) -> _Bucket:
+        bucket = self._buckets.get((name, key))
+        if bucket is None:
+            bucket = self._buckets[(name, key)] = _Bucket(forget_at=self._forget_at(key))
+        return bucket
+
+    def _finish(self, reservation: Reservation, actual: int) -> tuple[ThresholdCrossed, ...]:
+        if self._open.pop(reservation.id, None) is None:
+            return ()  # settled or released already (or forgotten with its period)
+        crossed: list[ThresholdCrossed] = []
+        for scope, key in zip(reservation.scopes, reservation.period_keys, strict=True):
+            bucket = self._bucket(scope.name, key)
+            held = bucket.holds.pop(reservation.id, None)
+            if held is not None:  # None: it expired and has left `reserved` already
+                bucket.reserved -= held[0]
+            if actual > 0:
+                bucket.spent += actual
+                bucket.spent_recorded = True
+                for threshold, level in zip(self.thresholds, self._levels(scope), strict=True):
+                    if bucket.spent >= level and threshold not in bucket.alerted:
+                        bucket.alerted.add(threshold)
+                        crossed.append(ThresholdCrossed(scope, threshold, bucket.spent / 1_000_000, scope.cap_usd))
+        return tuple(crossed)
+
+    def _refused(self, refusals: list[tuple[BudgetScope, str, _Bucket]], amount: int) -> BudgetExceeded:
+        crossed: list[ThresholdCrossed] = []
+        threshold = self._refusal_threshold
+        for scope, _, bucket in refusals:
+            if threshold is not None and threshold not in bucket.alerted:
+                bucket.alerted.add(threshold)
+                crossed.append(ThresholdCrossed(scope, threshold, bucket.spent / 1_000_000, scope.cap_usd))
+        scope, key, bucket = refusals[0]
+        return BudgetExceeded(
+            scope,
+            period_key=key,
+            spent_usd=bucket.spent / 1_000_000,
+            reserved_usd=bucket.reserved / 1_000_000,
+            requested_usd=amount / 1_000_000,
+            crossed=tuple(crossed),
+        )
+
+    def _sweep(self, now: float) -> None:
+        """Forget past periods and reservations nobody settled, at most once a minute."""
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + _SWEEP_EVERY
+        for key in [k for k, b in self._buckets.items() if b.forget_at <= now]:
+            del self._buckets[key]
+        for rid in [r for r, forget_at in self._open.items() if forget_at <= now]:
+            del self._open[rid]
+
+
+# Redis --------------------------------------------------------------------------------------------
+#
+# Per scope and period: a hash  {prefix}{name}:{period_key}        spent, reserved, alert:<threshold>
+#                       a zset  {prefix}{name}:{period_key}:holds  "<id>:<micros>" scored by expiry (ms)
+# Per open reservation: a key   {prefix}reservation:<id>           deleted by the first settle/release
+# Every key expires `retention_grace` after its period ends. The scripts return integers only, so
+# they work whether or not the client decodes responses.
+
+_LUA_COMMON = """
+local function prune(hash, holds, now, ttl)
+  local expired = redis.call('ZRANGEBYSCORE', holds, '-inf', now)
+  if #expired == 0 then return end
+  local total = 0
+  for _, member in ipairs(expired) do
+    total = total + tonumber(string.match(member, ':(%d+)$'))
+  end
+  redis.call('ZREMRANGEBYSCORE', holds, '-inf', now)
+  redis.call('HINCRBY', hash, 'reserved', string.format('%d', -total))
+  redis.call('PEXPIRE', hash, ttl)
+end
+
+local function field(hash, name)
+  return tonumber(redis.call('HGET', hash, name) or '0')
+end
+"""
+
+# KEYS: hash_1, holds_1, ..., hash_n, holds_n, marker
+# ARGV: now_ms, amount, member, hold_until_ms, marker_ttl_ms, refusal_label ('' for none),
+#       then per scope: cap, key_ttl_ms
+# Returns {1} when reserved, else {0, then per refusing scope: index, spent, reserved, alerted (0/1)}.
+_RESERVE_LUA = (
+    _LUA_COMMON
+    + """
+local now, amount, member = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local n = (#KEYS - 1) / 2
+local refused = {0}
+for i = 1, n do
+  local hash, holds, ttl = KEYS[2 * i - 1], KEYS[2 * i], ARGV[6 + 2 * i]
+  prune(hash, holds, now, ttl)
+  local spent, reserved = field(hash, 'spent'), field(hash, 'reserved')
+  if spent + reserved + amount > tonumber(ARGV[5 + 2 * i]) then
+    local alerted = 0
+    if ARGV[6] ~= '' and redis.call('HSETNX', hash, 'alert:' .. ARGV[6], '1') == 1 then
+      alerted = 1
+      redis.call('PEXPIRE', hash, ttl)
+    end
+    for _, value in ipairs({i, spent, reserved, alerted}) do table.insert(refused, value) end
+  end
+end
+if #refused > 1 then return refused end
+for i = 1, n do
+  local hash, holds, ttl = KEYS[2 * i - 1], KEYS[2 * i], ARGV[6 + 2 * i]
+  redis.call('HINCRBY', hash, 'reserved', ARGV[2])
+  redis.call('ZADD', holds, ARGV[4], member)
+  redis.call('PEXPIRE', hash, ttl)
+  redis.call('PEXPIRE', holds, ttl)
+end
+redis.call('SET', KEYS[#KEYS], '1', 'PX', ARGV[5])
+return {1}
+"""
+)
+
+# KEYS: hash_1, holds_1, ..., hash_n, holds_n, marker
+# ARGV: actual, member, -amount, k, label_1..label_k, then per scope: key_ttl_ms, level_1..level_k
+# Returns {0} when already settled, else {1, then per first crossing: scope index, threshold index, spent}.
+_SETTLE_LUA = """
+if redis.call('DEL', KEYS[#KEYS]) == 0 then return {0} end
+local actual, member, k = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[4])
+local n = (#KEYS - 1) / 2
+local out = {1}
+for i = 1, n do
+  local hash, holds = KEYS[2 * i - 1], KEYS[2 * i]
+  local at = 4 + k + (i - 1) * (k + 1)
+  local ttl = ARGV[at + 1]
+  if redis.call('ZREM', holds, member) == 1 then
+    redis.call('HINCRBY', hash, 'reserved', ARGV[3])
+  end
+  if actual > 0 then
+    local spent = redis.call('HINCRBY', hash, 'spent', ARGV[1])
+    for j = 1, k do
+      if spent >= tonumber(ARGV[at + 1 + j]) and redis.call('HSETNX', hash, 'alert:' .. ARGV[4 + j], '1') == 1 then
+        for _, value in ipairs({i, j, spent}) do table.insert(out, value) end
+      end
+    end
+  end
+  redis.call('PEXPIRE', hash, ttl)
+  redis.call('PEXPIRE', holds, ttl)
+end
+return out
+"""
+
+# KEYS: hash, holds. ARGV: now_ms, key_ttl_ms. Returns {spent, reserved}.
+_USAGE_LUA = (
+    _LUA_COMMON
+    + """
+prune(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+return {field(KEYS[1], 'spent'), field(KEYS[1], 'reserved')}
+"""
+)
+
+
+class RedisBudgetLedger(_LedgerBase):
+    """Budgets shared by every replica through Redis: one script call per reserve, settle and usage.
+
+    Expiry uses the replicas' clocks (passed to the scripts), so they should agree to within
+    seconds (NTP); the period a call counts in is decided by the replica's UTC date.
+    All the keys of one reservation must live on one Redis node (no Redis Cluster across slots).
+    """
+
+    def __init__(
+        self,
+        client: Redis,
+        *,
+        prefix: str = DEFAULT_REDIS_PREFIX,
+        reservation_ttl: float = DEFAULT_RESERVATION_TTL,
+        thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+        retention_grace: float = DEFAULT_RETENTION_GRACE,
+        clock: Callable[[], float] = time.time,
+        close_client: bool = False,
+    ) -> None:
+        super().__init__(
+            reservation_ttl=reservation_ttl, thresholds=thresholds, retention_grace=retention_grace, clock=clock
+        )
+        self.prefix = prefix
+        self._client = client
+        self._close_client = close_client
+        self._reserve_script = client.register_script(_RESERVE_LUA)
+        self._settle_script = client.register_script(_SETTLE_LUA)
+        self._usage_script = client.register_script(_USAGE_LUA)
+
+    async def reserve(self, scopes: Sequence[BudgetScope], amount_usd: float | Decimal) -> Reservation:
+        ordered, amount, now = self._prepare(scopes, amount_usd)
+        keys = [s.period_key(now) for s in ordered]
+        reservation = self._reservation(ordered, keys, amount, now)
+        if not ordered:
+            return reservation
+        ttls = [self._ttl_ms(key, now) for key in keys]
+        args: list[str | int] = [
+            _ms(now),
+            amount,
+            _member(reservation),
+            _ms(reservation.expires_at),
+            max(*ttls, _ms(self.reservation_ttl)),
+            _label(self._refusal_threshold) if self._refusal_threshold is not None else "",
+        ]
+        for scope, ttl in zip(ordered, ttls, strict=True):
+            args += [usd_to_micros(scope.cap_usd, round_up=False), ttl]
+        result = await self._reserve_script(keys=self._keys(reservation), args=args)
+        values = [int(v) for v in result]
+        if values[0] == 1:
+            return reservation
+        raise self._refused(ordered, keys, amount, values[1:])
+
+    async def settle(self, reservation: Reservation, actual_usd: float | Decimal) -> tuple[ThresholdCrossed, ...]:
+        return await self._finish(reservation, usd_to_micros(actual_usd))
+
+    async def release(self, reservation: Reservation) -> None:
+        await self._finish(reservation, 0)
+
+    async def usage(self, scope: BudgetScope, period_key: str | None = None) -> ScopeUsage:
+        now = self._clock()
+        key = period_key or scope.period_key(now)
+        hash_key = self._hash_key(scope.name, key)
+        result = await self._usage_script(keys=[hash_key, hash_key + ":holds"], args=[_ms(now), self._ttl_ms(key, now)])
+        spent, reserved = (int(v) for v in result)
+        return ScopeUsage(spent / 1_000_000, reserved / 1_000_000, scope.cap_usd, key)
+
+    async def seed(self, scope: BudgetScope, spent_usd: float | Decimal) -> bool:
+        spent = usd_to_micros(spent_usd)
+        now = self._clock()
+        key = scope.period_key(now)
+        hash_key = self._hash_key(scope.name, key)
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(hash_key, "spent", spent)
+            pipe.pexpire(hash_key, self._ttl_ms(key, now))
+            was_set, _ = await pipe.execute()
+        return bool(was_set)
+
+    async def close(self) -> None:
+        if self._close_client:
+            await self._client.aclose()
+
+    def _hash_key(self, name: str, key: str) -> str:
+        return f"{self.prefix}{name}:{key}"
+
+    def _keys(self, reservation: Reservation) -> list[str]:
+        keys: list[str] = []
+        for scope, key in zip(reservation.scopes, reservation.period_keys, strict=True):
+            hash_key = self._hash_key(scope.name, key)
+            keys += [hash_key, hash_key + ":holds"]
+        return [*keys, f"{self.prefix}reservation:{reservation.id}"]
+
+    def _ttl_ms(self, key: str, now: float) -> int:
+        """Relative TTL (the clock may be a test's): until `retention_grace` after the period ends."""
+        return max(1000, _ms(self._forget_at(key) - now))
+
+    async def _finish(self, reservation: Reservation, actual: int) -> tuple[ThresholdCrossed, ...]:
+        if not reservation.scopes:
+            return ()
+        now = self._clock()
+        labels = [_label(t) for t in self.thresholds]
+        args: list[str | int] = [actual, _member(reservation), -reservation.amount_micros, len(labels), *labels]
+        for scope, key in zip(reservation.scopes, reservation.period_keys, strict=True):
+            args += [self._ttl_ms(key, now), *self._levels(scope)]
+        result = await self._settle_script(keys=self._keys(reservation), args=args)
+        values = [int(v) for v in result]
+        crossed: list[ThresholdCrossed] = []
+        for at in range(1, len(values), 3):
+            scope = reservation.scopes[values[at] - 1]
+            threshold = self.thresholds[values[at + 1] - 1]
+            crossed.append(ThresholdCrossed(scope, threshold, values[at + 2] / 1_000_000, scope.cap_usd))
+        return tuple(crossed)
+
+    def _refused(
+        self, scopes: tuple[BudgetScope, ...], keys: list[str], amount: int, values: list[int]
+    ) -> BudgetExceeded:
+        threshold = self._refusal_threshold
+        crossed = [
+            ThresholdCrossed(
+                scopes[values[at] - 1], threshold, values[at + 1] / 1_000_000, scopes[values[at] - 1].cap_usd
+            )
+            for at in range(0, len(values), 4)
+            if threshold is not None and values[at + 3] == 1
+        ]
+        index, spent, reserved = values[0] - 1, values[1], values[2]
+        return BudgetExceeded(
+            scopes[index],
+            period_key=keys[index],
+            spent_usd=spent / 1_000_000,
+            reserved_usd=reserved / 1_000_000,
+            requested_usd=amount / 1_000_000,
+            crossed=tuple(crossed),
+        )
+
+
+def _ms(seconds: float) -> int:
+    return int(seconds * 1000)
+
+
+def _member(reservation: Reservation) -> str:
+    return f"{reservation.id}:{reservation.amount_micros}"
+
+
+def _label(threshold: float) -> str:
+    return f"{threshold:g}"
