@@ -26,6 +26,7 @@ test: lint  ## the whole suite: lint, types, unit, integration, chaos, load
 	$(BIN)/pytest -q -p no:cacheprovider
 
 bench: $(STAMP)  ## mock upstream direct vs floor proxy vs gateway, one run; writes docs/benchmarks.md
+	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null)
 	$(BIN)/python scripts/bench.py
 
 clean:

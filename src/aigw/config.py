@@ -41,10 +41,19 @@ class ProviderConfigBase(StrictModel):
 
 
 class Deployment(StrictModel):
-    """One place a model is served: a provider and the model name it knows."""
+    """One place a model is served: a provider and the model name it knows.
+
+    `weight` is this deployment's share of primary traffic within its alias (relative to the
+    others); 0 keeps it out of the split so it only ever serves as a fallback. `canary` puts its
+    share first in the split so that raising the weight only moves users onto it (see
+    `aigw.routing`). An alias whose deployments all keep weight 1.0 and no canary is a plain
+    fallback list in declared order.
+    """
 
     provider: str
     model: str
+    weight: float = Field(1.0, ge=0, allow_inf_nan=False)
+    canary: bool = False
 
 
 class GatewayConfig(StrictModel):
@@ -63,6 +72,11 @@ class GatewayConfig(StrictModel):
             for dep in deployments:
                 if dep.provider not in names:
                     raise ValueError(f"model {alias!r} names unknown provider {dep.provider!r}")
+            if deployments and all(dep.weight == 0 for dep in deployments):
+                raise ValueError(
+                    f"model {alias!r}: every deployment has weight 0, so none could be primary;"
+                    " give at least one a weight above 0"
+                )
         return self
 
     def provider_chain(self, fallback_enabled: bool = True) -> list[str]:

@@ -1,8 +1,9 @@
 """The orchestrator: one request's pipeline, from routing to an answer, readable top to bottom.
 
-kill switch -> routes for the model -> for each route (primary, then fallbacks):
+kill switch -> policy (model allowed, rate limits) -> routes for the model
+-> budget hold (worst case) -> for each route (primary, then fallbacks):
     client (breaker, retries, timeout) -> provider
--> usage accounting -> answer (or the last failure, as a GatewayError)
+-> usage and cost accounting (settles the hold) -> answer (or the last failure, as a GatewayError)
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
 from typing import Any
 
 from aigw.client import AIClient, CircuitOpenError
@@ -21,15 +23,33 @@ from aigw.errors import (
 )
 from aigw.observability.metrics import GatewayMetrics
 from aigw.observability.tracing import Trace
+from aigw.policy.alerts import BudgetAlerts
+from aigw.policy.budget import InProcessBudgetLedger
 from aigw.policy.caller import Caller
 from aigw.policy.config import PolicyConfig
+from aigw.policy.cost_control import CostControl, Hold
 from aigw.policy.engine import PolicyEngine
 from aigw.policy.flags import Flags
 from aigw.policy.ratelimit import InProcessRateLimiter
 from aigw.routing import Route, Router
-from aigw.types import AIRequest, AIResponse, CallInfo, ChatRequest, ChatStream, EmbeddingRequest, TaskKind
+from aigw.types import (
+    AIRequest,
+    AIResponse,
+    CallInfo,
+    ChatRequest,
+    ChatStream,
+    EmbeddingRequest,
+    TaskKind,
+    Usage,
+)
 
 _MODEL_LIST_TIMEOUT = 5.0
+COST_HEADER = "x-aigw-cost-usd"
+
+
+def format_usd(amount: Decimal) -> str:
+    """Cost as plain decimal dollars ("0.000123"), never in exponent form."""
+    return f"{amount:f}"
 
 
 _TASK_FLAGS = {TaskKind.CHAT: "chat_enabled", TaskKind.EMBEDDINGS: "embeddings_enabled"}
@@ -43,9 +63,13 @@ class Orchestrator:
         metrics: GatewayMetrics,
         flags: Callable[[], Flags] = lambda: Flags({}),
         policy: PolicyEngine | None = None,
+        costs: CostControl | None = None,
     ) -> None:
         self.router = router
         self.policy = policy or PolicyEngine(InProcessRateLimiter(), PolicyConfig)
+        self.costs = costs or CostControl(
+            InProcessBudgetLedger(), PolicyConfig, metrics, BudgetAlerts(metrics, lambda: None)
+        )
         self.clients = clients
         self.metrics = metrics
         self._flags = flags
@@ -77,12 +101,22 @@ class Orchestrator:
         admission = await self.policy.admit(caller, request, trace)
         info.headers.update(admission.headers)
         with trace.span("route", model=request.model) as span:
-            routes = self.router.routes(request.model, request.kind)
+            routes = self.router.routes(request.model, request.kind, sticky_key=caller.user or caller.key_id)
             span.set(routes=[r.deployment for r in routes])
         if not routes:
             raise NotFoundError(
                 f"The model '{request.model}' is not served by this gateway", code="model_not_found", param="model"
             )
+        hold = await self.costs.reserve(caller, request, [r.model for r in routes], trace)
+        try:
+            return await self._call_routes(request, routes, caller, trace, info, hold)
+        except BaseException:
+            self.costs.release(hold)  # no provider answered: nothing spent
+            raise
+
+    async def _call_routes(
+        self, request: AIRequest, routes: list[Route], caller: Caller, trace: Trace, info: CallInfo, hold: Hold
+    ) -> AIResponse | ChatStream:
         failures: list[ProviderError] = []
         for route in routes:
             call = request if route.model == request.model else dataclasses.replace(request, model=route.model)
@@ -95,8 +129,8 @@ class Orchestrator:
                 continue
             self._served(route, routes[0], info)
             if isinstance(result, ChatStream):
-                return ChatStream(self._account_stream(result, info), close=result.aclose)
-            self._account(info, result.usage)
+                return self._priced_stream(result, info, caller, trace, hold)
+            self._account(info, result.usage, caller, trace, hold)
             return result
         raise _final_error(failures)
 
@@ -106,17 +140,43 @@ class Orchestrator:
             info.fallback_from = primary.provider
             self.metrics.observe_fallback(primary.provider, route.provider)
 
-    def _account(self, info: CallInfo, usage: Any) -> None:
+    def _account(self, info: CallInfo, usage: Usage | None, caller: Caller, trace: Trace, hold: Hold) -> Decimal:
+        """Count the tokens, price the call, settle its budget hold; the cost goes out as a header."""
         info.usage = usage
-        if usage is not None and info.provider and info.model:
-            self.metrics.observe_tokens(info.provider, info.model, usage.prompt_tokens, usage.completion_tokens)
+        provider, model = info.provider or "", info.model or ""
+        if usage is not None:
+            self.metrics.observe_tokens(provider, model, usage.prompt_tokens, usage.completion_tokens)
+        cost = self.costs.settle(hold, caller, trace.request_id, provider, model, usage)
+        info.cost_usd = cost
+        info.headers[COST_HEADER] = format_usd(cost)
+        return cost
 
-    async def _account_stream(self, stream: ChatStream, info: CallInfo) -> AsyncIterator[dict[str, Any]]:
+    def _priced_stream(
+        self, stream: ChatStream, info: CallInfo, caller: Caller, trace: Trace, hold: Hold
+    ) -> ChatStream:
+        async def close() -> None:
+            try:
+                await stream.aclose()
+            finally:
+                if not hold.settled:  # closed before it was read through: the worst case is charged
+                    self._account(info, stream.usage, caller, trace, hold)
+
+        return ChatStream(self._account_stream(stream, info, caller, trace, hold), close=close)
+
+    async def _account_stream(
+        self, stream: ChatStream, info: CallInfo, caller: Caller, trace: Trace, hold: Hold
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Relay the chunks; the usage chunk is priced on its way and carries the cost (`usage.cost_usd`)."""
         try:
             async for chunk in stream:
+                usage = chunk.get("usage")
+                if isinstance(usage, dict) and stream.usage is not None and not hold.settled:
+                    cost = self._account(info, stream.usage, caller, trace, hold)
+                    chunk = {**chunk, "usage": {**usage, "cost_usd": float(cost)}}
                 yield chunk
         finally:
-            self._account(info, stream.usage)
+            if not hold.settled:  # cut short before usage came: charged at the worst case held
+                self._account(info, stream.usage, caller, trace, hold)
 
     async def list_models(self) -> list[dict[str, Any]]:
         """Declared model aliases first, then what each provider serves, without duplicates."""

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     rate_limit_per_ip: int | None = Field(None, ge=1)
     budget_daily: float | None = Field(None, ge=0)
     budget_monthly: float | None = Field(None, ge=0)
+    budget_user_daily: float | None = Field(None, ge=0)
+    budget_user_monthly: float | None = Field(None, ge=0)
     max_request_cost: float | None = Field(None, ge=0)
     alert_webhook_url: str | None = None
 

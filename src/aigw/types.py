@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 
@@ -122,4 +123,5 @@ class CallInfo:
     usage: Usage | None = None
     attempts: int = 0
     fallback_from: str | None = None
+    cost_usd: Decimal | None = None
     headers: dict[str, str] = field(default_factory=dict)  # added to the answer (rate limits, cost)

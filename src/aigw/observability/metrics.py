@@ -58,6 +58,22 @@ class GatewayMetrics:
         self.tokens = Counter(
             "aigw_tokens", "Tokens used, by provider, model and kind", ["provider", "model", "kind"], registry=r
         )
+        self.cost = Counter("aigw_cost_usd", "Money spent on provider calls, USD", ["provider", "model"], registry=r)
+        self.budget_refusals = Counter(
+            "aigw_budget_refusals", "Calls refused because a budget would pass its cap", ["scope"], registry=r
+        )
+        self.budget_alerts = Counter(
+            "aigw_budget_alerts",
+            "Budget thresholds crossed (once per scope, period and threshold across replicas)",
+            ["scope", "threshold"],
+            registry=r,
+        )
+        self.policy_degraded = Counter(
+            "aigw_policy_store_errors",
+            "Rate-limit or budget store unreachable; the request was admitted or refused per policy",
+            ["store"],
+            registry=r,
+        )
         self.circuit_state = Gauge(
             "aigw_circuit_state",
             "Circuit breaker: 0 closed, 1 half-open, 2 open",
@@ -106,6 +122,22 @@ class GatewayMetrics:
                 self._child(self.tokens, provider, model, "prompt").inc(prompt)
             if completion:
                 self._child(self.tokens, provider, model, "completion").inc(completion)
+
+    def observe_cost(self, provider: str, model: str, usd: float) -> None:
+        if self.enabled and usd > 0:
+            self._child(self.cost, provider, self._model_label(model)).inc(usd)
+
+    def observe_budget_refusal(self, scope: str) -> None:
+        if self.enabled:
+            self._child(self.budget_refusals, scope).inc()
+
+    def observe_budget_alert(self, scope: str, threshold: float) -> None:
+        if self.enabled:
+            self._child(self.budget_alerts, scope, f"{threshold:g}").inc()
+
+    def observe_policy_store_error(self, store: str) -> None:
+        if self.enabled:
+            self._child(self.policy_degraded, store).inc()
 
     def set_circuit_state(self, provider: str, state: str) -> None:
         if self.enabled:

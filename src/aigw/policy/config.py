@@ -21,7 +21,13 @@ class PolicyConfig(BaseModel):
     rate_limit_per_ip: int | None = Field(None, ge=1, description="requests per minute per client IP")
     budget_daily: float | None = Field(None, ge=0, description="global daily budget, USD")
     budget_monthly: float | None = Field(None, ge=0, description="global monthly budget, USD")
+    budget_user_daily: float | None = Field(None, ge=0, description="daily budget of each user (keys with a user), USD")
+    budget_user_monthly: float | None = Field(None, ge=0, description="monthly budget of each user, USD")
     max_request_cost: float | None = Field(None, ge=0, description="refuse a request whose worst case costs more, USD")
+    reserve_output_tokens: int = Field(
+        4096, ge=1, description="output cap set on calls under a budget that name none (what is reserved)"
+    )
+    budget_fail_closed: bool = Field(False, description="refuse calls (429) while the budget store is unreachable")
     fallback_order: tuple[str, ...] | None = Field(None, description="provider order; overrides AI_FALLBACK_ORDER")
     prices: dict[str, dict[str, float]] = Field(default_factory=dict, description="model -> per-1M token prices")
     alert_webhook_url: str | None = Field(None, description="POSTed when a budget crosses 80 % / 100 %")
@@ -37,6 +43,8 @@ def policy_defaults(settings: Settings) -> dict[str, Any]:
         "rate_limit_per_ip": settings.rate_limit_per_ip,
         "budget_daily": settings.budget_daily,
         "budget_monthly": settings.budget_monthly,
+        "budget_user_daily": settings.budget_user_daily,
+        "budget_user_monthly": settings.budget_user_monthly,
         "max_request_cost": settings.max_request_cost,
         "alert_webhook_url": settings.alert_webhook_url,
     }

@@ -79,5 +79,8 @@ class KeyCache:
         merged.update(records)
         self._by_hash = merged
 
+    def records(self) -> list[KeyRecord]:
+        return list(self._by_hash.values())
+
     def __len__(self) -> int:
         return len(self._by_hash)

@@ -1,0 +1,224 @@
+"""The spend ledger in the database: priced calls written in batches, off the request path.
+
+`SpendWriter.record()` only appends to memory. A background task writes what has gathered every
+`interval` seconds (or sooner when `batch_size` records wait) in one INSERT. When the database
+is away, the batch goes to a spool file (JSON lines under the state directory) and is written
+when the database returns, before anything newer; `close()` drains memory and spool, or leaves
+the rest in the spool for the next start. Nothing priced is lost on a graceful stop or an outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import func, insert, select
+
+from aigw.store.database import Database
+from aigw.store.models import SpendRecord
+
+log = logging.getLogger("aigw.spend")
+
+
+@dataclass(frozen=True, slots=True)
+class Spend:
+    """One priced call."""
+
+    ts: dt.datetime
+    request_id: str
+    key_id: str | None
+    user: str | None
+    provider: str | None
+    model: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: Decimal
+
+    def to_json(self) -> bytes:
+        row = asdict(self)
+        row["ts"] = self.ts.isoformat()
+        row["cost_usd"] = str(self.cost_usd)
+        return orjson.dumps(row)
+
+    @classmethod
+    def from_json(cls, line: bytes) -> Spend:
+        row = orjson.loads(line)
+        row["ts"] = dt.datetime.fromisoformat(row["ts"])
+        row["cost_usd"] = Decimal(row["cost_usd"])
+        return cls(**row)
+
+
+class SpendWriter:
+    def __init__(
+        self,
+        database: Database,
+        spool_path: Path,
+        *,
+        interval: float = 1.0,
+        batch_size: int = 500,
+    ) -> None:
+        self.database = database
+        self.spool_path = spool_path
+        self.interval = interval
+        self.batch_size = batch_size
+        self._pending: list[Spend] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self.written = 0
+        self.spooled = 0
+        self.failing = False
+
+    def record(self, spend: Spend) -> None:
+        """Queue one priced call (no I/O)."""
+        self._pending.append(spend)
+        if len(self._pending) >= self.batch_size:
+            self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    async def close(self) -> None:
+        """Stop the writer and write everything still pending (to the spool if the database is away)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write the spool (oldest first), then what is pending; on a database error spool the rest."""
+        async with self._lock:
+            batch, self._pending = self._pending, []
+            done = 0
+            try:
+                await self._drain_spool()
+                while done < len(batch):
+                    chunk = batch[done : done + self.batch_size]
+                    await self._insert(chunk)
+                    done += len(chunk)
+                self.written += done
+                self._recovered()
+            except Exception as exc:  # the database is away or refused: keep the records on disk
+                self._spool(batch[done:])
+                self._failed(exc)
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval)
+            self._wake.clear()
+            await self.flush()
+
+    async def _insert(self, batch: Sequence[Spend]) -> None:
+        """One transaction: all of `batch` is written or none of it (a replay never duplicates)."""
+        if not batch:
+            return
+        async with self.database.sessions.begin() as session:
+            for start in range(0, len(batch), self.batch_size):
+                await session.execute(insert(SpendRecord), [asdict(s) for s in batch[start : start + self.batch_size]])
+
+    async def _drain_spool(self) -> None:
+        if not self.spool_path.exists():
+            return
+        replay = self.spool_path.with_suffix(".replaying")
+        if not replay.exists():
+            os.replace(self.spool_path, replay)
+        lines = replay.read_bytes().splitlines()
+        records = [Spend.from_json(line) for line in lines if line.strip()]
+        await self._insert(records)
+        replay.unlink()
+        self.written += len(records)
+        if records:
+            log.info("spooled spend written to the database", extra={"records": len(records)})
+
+    def _spool(self, batch: Sequence[Spend]) -> None:
+        if not batch:
+            return
+        self.spool_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.spool_path.open("ab") as spool:
+            spool.write(b"".join(s.to_json() + b"\n" for s in batch))
+        self.spooled += len(batch)
+
+    def _failed(self, exc: Exception) -> None:
+        if not self.failing:
+            log.warning("spend ledger: database unavailable, spooling to disk", extra={"error": type(exc).__name__})
+        self.failing = True
+
+    def _recovered(self) -> None:
+        if self.failing:
+            log.info("spend ledger: database back")
+        self.failing = False
+
+
+@dataclass(frozen=True, slots=True)
+class SpendTotal:
+    key_id: str | None
+    user: str | None
+    requests: int
+    cost_usd: Decimal
+    prompt_tokens: int
+    completion_tokens: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key_id": self.key_id,
+            "user": self.user,
+            "requests": self.requests,
+            "cost_usd": float(self.cost_usd),
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+        }
+
+
+async def spend_by_key(database: Database, since: dt.datetime) -> list[SpendTotal]:
+    """Spend since `since`, one row per key (key_id None: the master key or no key)."""
+    query = (
+        select(
+            SpendRecord.key_id,
+            func.max(SpendRecord.user),
+            func.count(),
+            func.coalesce(func.sum(SpendRecord.cost_usd), 0),
+            func.coalesce(func.sum(SpendRecord.prompt_tokens), 0),
+            func.coalesce(func.sum(SpendRecord.completion_tokens), 0),
+        )
+        .where(SpendRecord.ts >= since)
+        .group_by(SpendRecord.key_id)
+        .order_by(func.sum(SpendRecord.cost_usd).desc())
+    )
+    async with database.sessions() as session:
+        rows = (await session.execute(query)).all()
+    return [SpendTotal(r[0], r[1], int(r[2]), Decimal(str(r[3])), int(r[4]), int(r[5])) for r in rows]
+
+
+async def spend_by_user(database: Database, since: dt.datetime) -> dict[str, Decimal]:
+    query = (
+        select(SpendRecord.user, func.coalesce(func.sum(SpendRecord.cost_usd), 0))
+        .where(SpendRecord.ts >= since, SpendRecord.user.is_not(None))
+        .group_by(SpendRecord.user)
+    )
+    async with database.sessions() as session:
+        rows = (await session.execute(query)).all()
+    return {str(r[0]): Decimal(str(r[1])) for r in rows}
+
+
+def period_starts(now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
+    """Start of today and of this month, UTC (the budget periods)."""
+    now = now or dt.datetime.now(dt.UTC)
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day, day.replace(day=1)
