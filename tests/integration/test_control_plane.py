@@ -7,7 +7,6 @@ import asyncio
 import os
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -15,36 +14,19 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import MASTER_KEY, GatewayFactory, openai_env
-from tests.support.databases import PG_ADMIN_DSN, postgres_database, redis_db
+from tests.conftest import GatewayFactory, openai_env
+from tests.support.databases import PG_ADMIN_DSN, postgres_database
+from tests.support.helpers import ADMIN, CHAT, wait_until
 from tests.support.processes import AIGW, GatewayProcess, MockUpstream
 
 pytestmark = pytest.mark.integration
-ADMIN = {"authorization": f"Bearer {MASTER_KEY}"}
-CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 PROPAGATION_BOUND_S = 5.0
-
-
-@pytest.fixture
-def shared_stores() -> Iterator[dict[str, str]]:
-    with postgres_database() as database_url, redis_db(9) as redis_url:
-        yield {"AI_DATABASE_URL": database_url, "AI_REDIS_URL": redis_url}
 
 
 def chat(gateway: GatewayProcess, key: str, body: dict[str, object] | None = None) -> httpx.Response:
     return httpx.post(
         f"{gateway.url}/v1/chat/completions", json=body or CHAT, headers={"authorization": f"Bearer {key}"}, timeout=10
     )
-
-
-def wait_until(predicate: object, bound: float) -> float:
-    """Seconds until `predicate()` holds; fails past `bound`."""
-    started = time.monotonic()
-    while time.monotonic() - started < bound:
-        if predicate():  # type: ignore[operator]
-            return time.monotonic() - started
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {bound}s")
 
 
 def test_keys_through_the_admin_api(upstream: MockUpstream, gateway_factory: GatewayFactory) -> None:

@@ -129,6 +129,16 @@ async def unset_config(key: str, gateway: GatewayDep, caller: AdminDep) -> dict[
     return {"key": key, "old": old, "value": None}
 
 
+@router.get("/usage")
+async def usage(gateway: GatewayDep) -> dict[str, Any]:
+    """Spend today and this month, globally and per key (from the spend ledger), and live budget use."""
+    report = await gateway.plane.usage(gateway.control.policy)
+    report["live"] = await gateway.costs.live_usage()
+    report["pending_records"] = gateway.spend.pending
+    report["alerts"] = gateway.costs.alerts.sent[-20:]
+    return report
+
+
 @router.get("/audit")
 async def audit_log(gateway: GatewayDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     return {"object": "list", "data": await gateway.plane.audit_log(limit)}

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from aigw.cli import serve
 from aigw.control.service import ControlPlane, KeySpec
+from aigw.policy.config import build_policy
 from aigw.settings import load_settings
 from aigw.store.changes import ChangeBus
 from aigw.store.database import Database
@@ -76,6 +77,10 @@ def add_commands(commands: Any) -> None:
     flag_set.add_argument("name")
     flag_set.add_argument("value", help="true or false")
     flag_set.set_defaults(run=_flags_set)
+
+    usage = commands.add_parser("usage", help="spend today and this month, globally and per key")
+    usage.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    usage.set_defaults(run=_usage)
 
     audit = commands.add_parser("audit", help="recent control-plane changes")
     audit.add_argument("--limit", type=int, default=50)
@@ -189,3 +194,32 @@ def _config_show(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     _print(_with_plane(lambda plane: plane.audit_log(args.limit)))
     return 0
+
+
+def _usage(args: argparse.Namespace) -> int:
+    settings = load_settings()
+
+    async def report(plane: ControlPlane) -> dict[str, Any]:
+        return await plane.usage(build_policy(settings, await plane.config_entries()))
+
+    found = _with_plane(report)
+    if args.json:
+        _print(found)
+        return 0
+    for label in ("today", "month"):
+        period = found[label]
+        print(
+            f"{label} (since {period['since']}): {_spend_line(period['global'])}, {period['global']['requests']} calls"
+        )
+        for row in period["keys"]:
+            who = row["key_id"] or "(master key)"
+            detail = f" user {row['user']}" if row["user"] else ""
+            print(f"  key {who}{detail}: {_spend_line(row)}, {row['requests']} calls")
+    return 0
+
+
+def _spend_line(row: dict[str, Any]) -> str:
+    line = f"${row['spent_usd']:.6f}"
+    if row["cap_usd"] is not None:
+        line += f" of ${row['cap_usd']:g} ({row['percent']}%)"
+    return line

@@ -9,13 +9,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from aigw.policy.config import validate_entry
+from aigw.policy.config import PolicyConfig, validate_entry
 from aigw.policy.keys import generate_key
 from aigw.store import audit, settings_store
 from aigw.store import keys as key_rows
 from aigw.store.changes import ChangeBus
 from aigw.store.database import Database
 from aigw.store.models import ApiKey
+from aigw.store.spend import period_starts, spend_by_key
 
 
 class KeySpec(BaseModel):
@@ -90,5 +91,38 @@ class ControlPlane:
         await self.bus.publish("config")
         return old
 
+    async def usage(self, policy: PolicyConfig) -> dict[str, Any]:
+        """Today's and this month's spend (UTC periods) from the spend ledger, globally and per key,
+        with the caps that apply. The ledger is written in batches: it lags live traffic by about a second."""
+        keys = {k["id"]: k for k in await self.list_keys(include_revoked=True)}
+        day, month = period_starts()
+        report: dict[str, Any] = {}
+        for label, since, global_cap, key_cap in (
+            ("today", day, policy.budget_daily, "budget_daily"),
+            ("month", month, policy.budget_monthly, "budget_monthly"),
+        ):
+            totals = await spend_by_key(self.database, since)
+            spent = sum((t.cost_usd for t in totals), Decimal(0))
+            rows = []
+            for total in totals:
+                key = keys.get(total.key_id or "", {})
+                rows.append({**total.as_dict(), "name": key.get("name"), **_against(total.cost_usd, key.get(key_cap))})
+            report[label] = {
+                "since": since.isoformat(),
+                "global": {"requests": sum(t.requests for t in totals), **_against(spent, global_cap)},
+                "keys": rows,
+            }
+        return report
+
     async def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
         return await audit.recent_changes(self.database, limit)
+
+
+def _against(spent: Decimal, cap: float | Decimal | str | None) -> dict[str, Any]:
+    """Spent, and its share of `cap` when there is one."""
+    shown: dict[str, Any] = {"spent_usd": float(spent), "cap_usd": None, "percent": None}
+    if cap is not None:
+        limit = Decimal(str(cap))
+        shown["cap_usd"] = float(limit)
+        shown["percent"] = round(float(spent / limit * 100), 2) if limit > 0 else None
+    return shown

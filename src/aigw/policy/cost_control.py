@@ -231,6 +231,27 @@ class CostControl:
         if hold.reservation is not None:
             self._background(self.ledger.release(hold.reservation))
 
+    async def live_usage(self) -> list[dict[str, Any]]:
+        """The global budgets as the ledger counts them now: spent, plus what calls in flight hold."""
+        shown: list[dict[str, Any]] = []
+        for scope in self._capped_scopes([], "daily") + self._capped_scopes([], "monthly"):
+            try:
+                now = await self.ledger.usage(scope)
+            except Exception as exc:  # the ledger's store is away: say so instead of failing the report
+                shown.append({"scope": scope.name, "period": scope.period, "error": type(exc).__name__})
+                continue
+            shown.append(
+                {
+                    "scope": scope.name,
+                    "period": now.period_key,
+                    "spent_usd": now.spent_usd,
+                    "reserved_usd": now.reserved_usd,
+                    "cap_usd": now.cap_usd,
+                    "remaining_usd": now.remaining_usd,
+                }
+            )
+        return shown
+
     async def seed(self, database: Database, keys: Iterable[KeyRecord]) -> int:
         """Start the budgets from the spend already in the database (after a restart, a Redis flush,
         or a cap set mid-period). A scope that already counts spend is left alone. Returns how many

@@ -1,0 +1,16 @@
+"""Fixtures of the integration tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.databases import postgres_database, redis_db
+
+
+@pytest.fixture
+def shared_stores() -> Iterator[dict[str, str]]:
+    """A new PostgreSQL database and Redis db 9, shared by the gateway processes of one test."""
+    with postgres_database() as database_url, redis_db(9) as redis_url:
+        yield {"AI_DATABASE_URL": database_url, "AI_REDIS_URL": redis_url}
