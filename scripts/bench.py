@@ -1,12 +1,19 @@
 #!/usr/bin/env python3
-"""Benchmark aigw against the mock upstream (direct) and the thin floor proxy; writes docs/benchmarks.md.
+"""Benchmark aigw (plain, and with the full policy on Redis) against the mock upstream (direct) and the thin
+floor proxy; writes docs/benchmarks.md.
 
 Run with `make bench` (= `.venv/bin/python scripts/bench.py`). Uses the neutral harness in
 ../shared/bench (override with AIGW_BENCH_DIR), never a copy of it:
 
-1. compare.py A/B runs (direct mock vs. proxy, interleaved), alternating floor proxy and aigw
-   (floor, aigw, floor, aigw), each run: upstream latency 0 ms, closed loop c=50 (wrk) and open loop
-   500 req/s (load.py), 2 rounds of 5 s. aigw runs with 2 workers and auth on.
+1. compare.py A/B runs (direct mock vs. proxy, interleaved), alternating floor proxy, aigw and
+   aigw-policy (floor, aigw, aigw-policy, floor, ...), each run: upstream latency 0 ms, closed loop c=50
+   (wrk) and open loop 500 req/s (load.py), 2 rounds of 5 s. aigw runs with 2 workers and auth on
+   (master key). aigw-policy (`--skip-policy` leaves it out) is the same plus the full policy on Redis
+   (127.0.0.1:6379, db 12, flushed before and after each run): a global daily budget (every call holds
+   and settles in Redis), a per-user rate limit, and the load authenticates with a virtual key created
+   with `aigw keys create` in the run's SQLite database and checked with one request before measuring.
+   Each gateway's stderr (JSON logs) goes to a file in the temporary directory, scanned for
+   warnings, errors and non-200 answers after the run.
 2. Memory phase: aigw with 1 worker, 100,000 chat requests sent with wrk; the worker's RSS
    (/proc/PID/status VmRSS) after ~20k, 50k and 100k requests, counted by the gateway's own
    aigw_requests_total{endpoint="chat",status="200"}.
@@ -59,7 +66,24 @@ MAX_P99_OVERHEAD_MS = 2.0
 MAX_CPU_US_PER_REQ = 600.0
 MAX_WORKER_RSS_MB = 150.0
 MAX_RSS_GROWTH_MB = 5.0
+MAX_POLICY_P95_OVERHEAD_MS = 3.0
 HIGH_OTHER_CPU = 0.25  # cores used by processes this run did not start: above this the box was noisy
+
+# The full-policy system: Redis db 12 is not used by the tests (they use 9, 13, 14).
+POLICY = "aigw-policy"
+REDIS_HOST, REDIS_PORT, POLICY_REDIS_DB = "127.0.0.1", 6379, 12
+POLICY_SETTINGS = {
+    "AI_REDIS_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/{POLICY_REDIS_DB}",
+    "AI_BUDGET_DAILY": "1000000",  # global daily budget: every call holds and settles in Redis
+    "AI_RATE_LIMIT_PER_USER": "100000000",
+}
+POLICY_KEY_ARGS = ("--user", "bench", "--rpm", "100000000", "--tpm", "1000000000", "--budget-daily", "1000000")
+POLICY_CHECK_HEADERS = ("x-aigw-cost-usd", "x-ratelimit-remaining-requests")
+LABELS = {
+    "floor": "floor proxy",
+    "aigw": f"aigw ({GATEWAY_WORKERS} workers, auth on)",
+    POLICY: "full policy (key + rate limit + budget) on Redis",
+}
 
 REQUESTS_TOTAL = re.compile(r"^aigw_requests_total\{([^}]*)\}\s+([0-9.eE+-]+)\s*$", re.MULTILINE)
 
@@ -79,7 +103,8 @@ class Config:
     quick: bool
     skip_memory: bool
     doc: Path | None
-    outer_rounds: int = 2  # alternations floor, aigw
+    skip_policy: bool = False
+    outer_rounds: int = 2  # alternations floor, aigw, aigw-policy
     rounds: int = 2  # A/B rounds inside each compare.py run
     duration: int = 5  # seconds measured per compare.py run
     memory_requests: int = 100_000
@@ -89,13 +114,20 @@ class Config:
         ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
         ap.add_argument("--quick", action="store_true", help="smoke run: 1 round of 3 s, 20k requests for memory")
         ap.add_argument("--skip-memory", action="store_true", help="skip the 100k-request memory phase")
+        ap.add_argument("--skip-policy", action="store_true", help="leave out aigw-policy (full policy on Redis)")
         ap.add_argument("--doc", default=str(DOC), help="markdown report to write (default docs/benchmarks.md)")
         ap.add_argument("--no-doc", action="store_true", help="print the tables only, write no markdown")
         a = ap.parse_args(argv)
-        cfg = cls(quick=a.quick, skip_memory=a.skip_memory, doc=None if a.no_doc else Path(a.doc).resolve())
+        doc = None if a.no_doc else Path(a.doc).resolve()
+        cfg = cls(quick=a.quick, skip_memory=a.skip_memory, doc=doc, skip_policy=a.skip_policy)
         if a.quick:
             cfg.outer_rounds, cfg.rounds, cfg.duration, cfg.memory_requests = 1, 1, 3, 20_000
         return cfg
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The proxies measured, in the order they alternate."""
+        return ("floor", "aigw") if self.skip_policy else ("floor", "aigw", POLICY)
 
 
 # ---------------------------------------------------------------- helpers

@@ -72,26 +72,33 @@ def load_config_file(path: Path, settings: Settings) -> GatewayConfig:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    return config_from_mapping(raw, settings, f"config file {path}")
+
+
+def config_from_mapping(raw: Any, settings: Settings, where: str) -> GatewayConfig:
+    """Providers, model aliases and fallback order from a mapping (a YAML file, or the `routing`
+    entry of the database configuration); errors name `where` and the field at fault."""
     if not isinstance(raw, dict):
-        raise ConfigError(f"config file {path} must hold a mapping at the top level")
+        raise ConfigError(f"{where} must hold a mapping at the top level")
+    raw = dict(raw)
     raw.setdefault("fallback_order", list(settings.fallback_order))
     raw.setdefault("default_model", settings.openai_model)
     entries = raw.get("providers")
     if not isinstance(entries, list) or not entries:
-        raise ConfigError(f"config file {path}: 'providers' must be a non-empty list")
+        raise ConfigError(f"{where}: 'providers' must be a non-empty list")
     defaults = {k: v.model_dump() if hasattr(v, "model_dump") else v for k, v in _env_defaults(settings).items()}
     providers = []
     for index, entry in enumerate(entries):
         try:
             providers.append(parse_provider_config({**defaults, **entry} if isinstance(entry, dict) else entry))
         except UnknownProviderType as exc:
-            raise ConfigError(f"config file {path}: providers[{index}]: {exc}") from None
+            raise ConfigError(f"{where}: providers[{index}]: {exc}") from None
         except ValidationError as exc:
-            raise ConfigError(f"config file {path}: providers[{index}].{_describe(exc)}") from None
+            raise ConfigError(f"{where}: providers[{index}].{_describe(exc)}") from None
     try:
         return GatewayConfig.model_validate({**raw, "providers": providers})
     except ValidationError as exc:
-        raise ConfigError(f"config file {path}: {_describe(exc)}") from None
+        raise ConfigError(f"{where}: {_describe(exc)}") from None
 
 
 def _describe(exc: ValidationError) -> str:

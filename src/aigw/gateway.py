@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from aigw.breaker import BreakerState, CircuitBreaker
 from aigw.client import AIClient
 from aigw.config import GatewayConfig, ProviderConfigBase
-from aigw.configfile import load_config
+from aigw.configfile import ConfigError, config_from_mapping, load_config
 from aigw.control.service import ControlPlane
 from aigw.control.state import ControlState
 from aigw.control.sync import ControlSync
@@ -40,14 +42,13 @@ class Gateway:
         self.config = config
         self.metrics = GatewayMetrics(enabled=settings.metrics_enabled)
         self.traces = TraceStore(settings.trace_buffer_size)
+        self.base_config = config  # from the file or the environment; a `routing` entry in the database replaces it
         self.clients = {p.name: self._client(p) for p in config.providers}
-        capabilities = {name: c.provider.get_capabilities() for name, c in self.clients.items()}
-        router = Router(
-            config,
-            capabilities,
-            fallback_enabled=settings.fallback_enabled,
-            fallback_order=lambda: self.control.policy.fallback_order,
-        )
+        router = self._router(config, self.clients)
+        self.secret_sink: Callable[[str], None] | None = None  # the log scrubber learns keys of swapped-in providers
+        self._routing_applied: dict[str, Any] | None = None
+        self._swap_lock = asyncio.Lock()
+        self._retiring: set[asyncio.Task[None]] = set()
         self.database = Database(settings.effective_database_url)
         self.redis = connect_redis(settings.redis_url) if settings.redis_url else None
         self.control = ControlState.from_settings(settings)
@@ -72,6 +73,14 @@ class Gateway:
     def from_environment(cls) -> Gateway:
         settings = load_settings()
         return cls(settings, load_config(settings))
+
+    def _router(self, config: GatewayConfig, clients: dict[str, AIClient]) -> Router:
+        return Router(
+            config,
+            {name: c.provider.get_capabilities() for name, c in clients.items()},
+            fallback_enabled=self.settings.fallback_enabled,
+            fallback_order=lambda: self.control.policy.fallback_order,
+        )
 
     def _client(self, config: ProviderConfigBase) -> AIClient:
         name = config.name
@@ -106,6 +115,9 @@ class Gateway:
         for client in self.clients.values():
             await client.provider.start()
         await self.sync.start()
+        if self.control.policy.routing is not None:  # a provider configuration stored in the database
+            self._routing_applied = self.control.policy.routing
+            await self.apply_routing(self.control.policy.routing)
         self.spend.start()
         await self.spend.flush()  # spend spooled by an earlier run reaches the database first
         await self.seed_budgets()
@@ -129,16 +141,72 @@ class Gateway:
             log.info("budgets seeded from the spend ledger", extra={"scopes": seeded})
 
     def _control_changed(self, state: ControlState) -> None:
-        """A budget cap set or changed while running starts from what was already spent this period."""
-        if (
-            _budget_caps(state.policy) != self._budget_caps
-            and self.ready
-            and (self._seeding is None or self._seeding.done())
-        ):
+        """Reacts to a control-plane change: a budget cap set or changed while running starts from
+        what was already spent this period; a new `routing` entry swaps the providers."""
+        if not self.ready:
+            return
+        busy = self._seeding is not None and not self._seeding.done()
+        if _budget_caps(state.policy) != self._budget_caps and not busy:
             self._seeding = asyncio.create_task(self.seed_budgets())
+        routing = state.policy.routing
+        if routing != self._routing_applied:
+            self._routing_applied = routing
+            self._keep(asyncio.create_task(self.apply_routing(routing)))
+
+    async def apply_routing(self, raw: dict[str, Any] | None) -> bool:
+        """Swap in a provider configuration (None: back to the file/environment one). Unchanged
+        providers keep their client (pool, breaker); calls in flight finish on the clients they
+        started with, which close after the grace period. An invalid entry changes nothing."""
+        async with self._swap_lock:
+            try:
+                config = self.base_config if raw is None else config_from_mapping(raw, self.settings, "routing")
+            except ConfigError as exc:
+                log.error("routing configuration refused; the current one stays", extra={"error": str(exc)})
+                return False
+            old = self.clients
+            current = {p.name: p for p in self.config.providers}
+            clients: dict[str, AIClient] = {}
+            for provider in config.providers:
+                if current.get(provider.name) == provider and provider.name in old:
+                    clients[provider.name] = old[provider.name]
+                    continue
+                clients[provider.name] = self._client(provider)
+                await clients[provider.name].provider.start()
+                self._learn_secret(provider)
+            self.config, self.clients = config, clients
+            self.orchestrator.swap(self._router(config, clients), clients)
+            retired = [client for name, client in old.items() if clients.get(name) is not client]
+            if retired:
+                self._keep(asyncio.create_task(self._retire(retired, self.settings.provider_swap_grace)))
+            source = "database" if raw is not None else "file or environment"
+            log.info(
+                "provider configuration replaced",
+                extra={"providers": list(clients), "retired": [c.name for c in retired], "source": source},
+            )
+            return True
+
+    def _learn_secret(self, provider: ProviderConfigBase) -> None:
+        resolve = getattr(provider, "resolved_api_key", None)
+        key = resolve() if resolve else None
+        if key and self.secret_sink is not None:
+            self.secret_sink(key)
+
+    async def _retire(self, clients: list[AIClient], grace: float) -> None:
+        try:
+            await asyncio.sleep(grace)
+        finally:
+            for client in clients:
+                await client.provider.close()
+
+    def _keep(self, task: asyncio.Task[Any]) -> None:
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
 
     async def close(self) -> None:
         self.ready = False
+        for task in list(self._retiring):
+            task.cancel()  # retiring clients close now
+        await asyncio.gather(*self._retiring, return_exceptions=True)
         await self.costs.close()
         await self.spend.close()
         await self.sync.close()

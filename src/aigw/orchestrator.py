@@ -74,6 +74,10 @@ class Orchestrator:
         self.metrics = metrics
         self._flags = flags
 
+    def swap(self, router: Router, clients: dict[str, AIClient]) -> None:
+        """A new provider configuration; calls already routed finish on the clients they started with."""
+        self.router, self.clients = router, clients
+
     @property
     def enabled(self) -> bool:
         """The master switch (flag `ai_enabled`), as every replica currently sees it."""
@@ -100,6 +104,7 @@ class Orchestrator:
             )
         admission = await self.policy.admit(caller, request, trace)
         info.headers.update(admission.headers)
+        clients = self.clients  # this call keeps its clients even if a configuration swap replaces them
         with trace.span("route", model=request.model) as span:
             routes = self.router.routes(request.model, request.kind, sticky_key=caller.user or caller.key_id)
             span.set(routes=[r.deployment for r in routes])
@@ -109,19 +114,26 @@ class Orchestrator:
             )
         hold = await self.costs.reserve(caller, request, [r.model for r in routes], trace)
         try:
-            return await self._call_routes(request, routes, caller, trace, info, hold)
+            return await self._call_routes(request, routes, clients, caller, trace, info, hold)
         except BaseException:
             self.costs.release(hold)  # no provider answered: nothing spent
             raise
 
     async def _call_routes(
-        self, request: AIRequest, routes: list[Route], caller: Caller, trace: Trace, info: CallInfo, hold: Hold
+        self,
+        request: AIRequest,
+        routes: list[Route],
+        clients: dict[str, AIClient],
+        caller: Caller,
+        trace: Trace,
+        info: CallInfo,
+        hold: Hold,
     ) -> AIResponse | ChatStream:
         failures: list[ProviderError] = []
         for route in routes:
             call = request if route.model == request.model else dataclasses.replace(request, model=route.model)
             try:
-                result = await self.clients[route.provider].execute(call, trace, info)
+                result = await clients[route.provider].execute(call, trace, info)
             except ProviderError as error:
                 failures.append(error)
                 if not _worth_falling_back(error):

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     redis_url: str | None = None
     config_poll_interval: float = Field(2.0, gt=0, le=60)
+    provider_swap_grace: float = Field(30.0, ge=0, le=3600)  # seconds replaced providers keep serving calls in flight
     auto_migrate: bool = True
 
     rate_limit_per_user: int | None = Field(None, ge=1)

@@ -115,7 +115,7 @@ async def show_config(gateway: GatewayDep) -> dict[str, Any]:
 @router.put("/config/{key}")
 async def set_config(key: str, change: ConfigChange, gateway: GatewayDep, caller: AdminDep) -> dict[str, Any]:
     try:
-        old = await gateway.plane.set_config(key, change.value, _actor(caller))
+        old = await gateway.plane.set_config(key, change.value, _actor(caller), gateway.settings)
     except PolicyConfigError as exc:
         raise InvalidRequestError(str(exc), param=key, code="invalid_config") from None
     await gateway.sync.refresh()

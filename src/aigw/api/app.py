@@ -63,6 +63,7 @@ def create_app(gateway: Gateway, logs: LogSystem | None = None) -> FastAPI:
 
     app = GatewayApp(title="aigw", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
     app.state.gateway = gateway
+    gateway.secret_sink = logs.redactor.add_secret
     master = gateway.settings.master_key
     app.state.auth = Authenticator(master.get_secret_value() if master else None, gateway.control.keys)
     app.configure(gateway, logs)

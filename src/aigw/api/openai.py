@@ -70,7 +70,10 @@ def _json(result: AIResponse, headers: dict[str, str], state: RequestState) -> R
 
 
 def _served_by(info: CallInfo) -> dict[str, str]:
-    return {**info.headers, "x-aigw-provider": info.provider or "", "x-aigw-deployment": info.deployment or ""}
+    headers = {**info.headers, "x-aigw-provider": info.provider or "", "x-aigw-deployment": info.deployment or ""}
+    if info.fallback_from:
+        headers["x-aigw-fallback-from"] = info.fallback_from
+    return headers
 
 
 async def _sse(stream: ChatStream, chat: ChatRequest, state: RequestState) -> AsyncIterator[bytes]:

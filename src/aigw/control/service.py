@@ -9,8 +9,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from aigw.policy.config import PolicyConfig, validate_entry
+from aigw.configfile import ConfigError, config_from_mapping
+from aigw.policy.config import PolicyConfig, PolicyConfigError, validate_entry
 from aigw.policy.keys import generate_key
+from aigw.settings import Settings, load_settings
 from aigw.store import audit, settings_store
 from aigw.store import keys as key_rows
 from aigw.store.changes import ChangeBus
@@ -84,9 +86,11 @@ class ControlPlane:
     async def config_entries(self) -> dict[str, Any]:
         return await settings_store.load_config_entries(self.database)
 
-    async def set_config(self, key: str, value: Any, actor: str) -> Any:
+    async def set_config(self, key: str, value: Any, actor: str, settings: Settings | None = None) -> Any:
         if value is not None:
             validate_entry(key, value)
+            if key == "routing":
+                validate_routing(value, settings or load_settings())
         old = await settings_store.set_config_entry(self.database, key, value, actor)
         await self.bus.publish("config")
         return old
@@ -116,6 +120,22 @@ class ControlPlane:
 
     async def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
         return await audit.recent_changes(self.database, limit)
+
+
+def validate_routing(value: Any, settings: Settings) -> None:
+    """A routing entry must build a whole gateway configuration, and hold no secret: provider keys
+    stay in the environment of each replica and are named with `api_key_env`."""
+    entries = value.get("providers") if isinstance(value, dict) else None
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        if isinstance(entry, dict) and "api_key" in entry:
+            raise PolicyConfigError(
+                f"routing: providers[{index}] holds an api_key; "
+                "keep keys in the environment and name them with api_key_env"
+            )
+    try:
+        config_from_mapping(value, settings, "routing")
+    except ConfigError as exc:
+        raise PolicyConfigError(str(exc)) from None
 
 
 def _against(spent: Decimal, cap: float | Decimal | str | None) -> dict[str, Any]:

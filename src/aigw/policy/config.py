@@ -31,6 +31,9 @@ class PolicyConfig(BaseModel):
     fallback_order: tuple[str, ...] | None = Field(None, description="provider order; overrides AI_FALLBACK_ORDER")
     prices: dict[str, dict[str, float]] = Field(default_factory=dict, description="model -> per-1M token prices")
     alert_webhook_url: str | None = Field(None, description="POSTed when a budget crosses 80 % / 100 %")
+    routing: dict[str, Any] | None = Field(
+        None, description="providers, models and fallback_order as in the YAML file; replaces it on every replica"
+    )
 
 
 class PolicyConfigError(ValueError):
