@@ -197,14 +197,19 @@ def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
         return e.code, e.read()
 
 
-def http_chat(url: str) -> int:
+def chat_request(url: str, api_key: str = MASTER_KEY) -> tuple[int, dict[str, str], bytes]:
+    """One chat request: status, headers (lower-case names), body."""
     body = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 8}).encode()
-    headers = {"Content-Type": "application/json", "Authorization": "Bearer " + MASTER_KEY}
+    headers = {"Content-Type": "application/json", "Authorization": "Bearer " + api_key}
     try:
         with urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers), timeout=10) as r:
-            return int(r.status)
+            return int(r.status), {k.lower(): v for k, v in r.headers.items()}, r.read()
     except urllib.error.HTTPError as e:
-        return int(e.code)
+        return int(e.code), {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
+def http_chat(url: str) -> int:
+    return chat_request(url)[0]
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes], what: str, timeout: float = 120.0) -> None:
@@ -265,42 +270,193 @@ class Processes:
             self.stop(p)
 
 
+# ---------------------------------------------------------------- full policy on Redis
+
+
+def redis_flush(db: int = POLICY_REDIS_DB) -> None:
+    """FLUSHDB on the bench's own Redis db (plain RESP over a socket: no client library needed)."""
+    request = f"*2\r\n$6\r\nSELECT\r\n${len(str(db))}\r\n{db}\r\n*1\r\n$7\r\nFLUSHDB\r\n".encode()
+    answer = b""
+    try:
+        with socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=5) as s:
+            s.sendall(request)
+            while answer.count(b"\r\n") < 2:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+    except OSError as e:
+        raise BenchError(f"Redis at {REDIS_HOST}:{REDIS_PORT} not reachable ({e}): {POLICY} needs it") from e
+    if answer != b"+OK\r\n+OK\r\n":
+        raise BenchError(f"Redis SELECT {db} + FLUSHDB answered {answer[:200]!r}")
+
+
+def policy_env(state_dir: Path, upstream: str) -> dict[str, str]:
+    """The aigw environment plus the full policy on Redis; AI_DATABASE_URL unset: SQLite in state_dir."""
+    return gateway_env(state_dir, upstream) | POLICY_SETTINGS
+
+
+def aigw_cli(args: Sequence[str], env: dict[str, str]) -> str:
+    cmd = [str(aigw_bin()), *args]
+    try:
+        out = subprocess.run(cmd, env=clean_env() | env, capture_output=True, text=True, timeout=120, check=False)
+    except subprocess.TimeoutExpired as e:
+        raise BenchError(f"`aigw {shlex.join(args)}` still running after 120s") from e
+    if out.returncode != 0:
+        raise BenchError(f"`aigw {shlex.join(args)}` failed (exit {out.returncode}): {out.stderr.strip()[-500:]}")
+    return out.stdout
+
+
+def create_policy_key(env: dict[str, str]) -> str:
+    """Migrate the run's SQLite database and create the virtual key the load authenticates with."""
+    aigw_cli(["migrate"], env)
+    out = aigw_cli(["keys", "create", *POLICY_KEY_ARGS, "--json"], env)
+    try:
+        key = json.loads(out)["key"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise BenchError(f"`aigw keys create --json` printed no key: {out[:300]!r}") from e
+    if not isinstance(key, str) or not key or key == MASTER_KEY:
+        raise BenchError(f"`aigw keys create --json` printed an unusable key: {key!r}")
+    log(f"virtual key {key[:14]}... created (user bench) in {env['AI_STATE_DIR']}")
+    return key
+
+
+def check_policy_key(base: str, key: str, proc: subprocess.Popen[Any]) -> None:
+    """Once the gateway is ready: one chat request with the virtual key must pass the whole policy."""
+    wait_ready(base + "/readyz", proc, f"{POLICY} gateway (via compare.py)", timeout=180)
+    t_end = time.monotonic() + 10  # a key the gateway has not loaded yet shows up within its poll interval
+    while True:
+        status, headers, body = chat_request(base + "/v1/chat/completions", key)
+        if status == 200 or time.monotonic() > t_end or proc.poll() is not None:
+            break
+        time.sleep(0.5)
+    missing = [h for h in POLICY_CHECK_HEADERS if h not in headers]
+    if status != 200 or missing:
+        what = f"HTTP {status}" + (f", missing header(s) {', '.join(missing)}" if missing else "")
+        raise BenchError(
+            f"{POLICY}: the check request with the virtual key failed ({what}); body {body[:300]!r}; "
+            f"policy headers { ({k: v for k, v in headers.items() if k.startswith(('x-aigw', 'x-ratelimit'))}) }"
+        )
+    log(f"{POLICY}: virtual key checked: HTTP 200, " + ", ".join(f"{h}: {headers[h]}" for h in POLICY_CHECK_HEADERS))
+
+
+# ---------------------------------------------------------------- gateway logs
+
+
+def _log_line(line: str, summary: Result) -> None:
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        rec = None
+    if not isinstance(rec, dict):  # plain text: aigw's start-up lines, or a crash
+        summary["text"] += 1
+        if not line.startswith("aigw: serving on") and len(summary["samples"]) < 5:
+            summary["samples"].append(line[:300])
+        return
+    if rec.get("logger") == "aigw.access":
+        status = str(rec.get("status"))
+        summary["access"] += 1
+        if status != "200":
+            summary["non_200"][status] = summary["non_200"].get(status, 0) + 1
+        return
+    level = str(rec.get("level"))
+    if level in ("warning", "error", "critical"):
+        summary[level if level != "critical" else "error"] += 1
+        if len(summary["samples"]) < 5:
+            summary["samples"].append(f"{level}: {rec.get('logger')}: {str(rec.get('msg'))[:200]}")
+
+
+def log_tail(path: Path, lines: int = 20) -> None:
+    if path.is_file():
+        log(f"{path.name} tail:\n" + "\n".join(path.read_text(errors="replace").splitlines()[-lines:]))
+
+
+def gateway_log_summary(path: Path) -> Result:
+    """Counts from a gateway's JSON log: access-log lines and their non-200 statuses, warnings, errors."""
+    summary: Result = {"access": 0, "non_200": {}, "warning": 0, "error": 0, "text": 0, "samples": []}
+    if path.is_file():
+        for line in path.read_text(errors="replace").splitlines():
+            if line.strip():
+                _log_line(line.strip(), summary)
+    return summary
+
+
+def merge_logs(summaries: Iterable[Result]) -> Result | None:
+    out: Result | None = None
+    for s in summaries:
+        if out is None:
+            out = {"access": 0, "non_200": {}, "warning": 0, "error": 0, "text": 0, "samples": []}
+        for k in ("access", "warning", "error", "text"):
+            out[k] += s[k]
+        for status, n in s["non_200"].items():
+            out["non_200"][status] = out["non_200"].get(status, 0) + n
+        out["samples"] += [x for x in s["samples"] if x not in out["samples"]][: 5 - len(out["samples"])]
+    return out
+
+
 # ---------------------------------------------------------------- compare.py runs
+
+
+def gateway_command(kind: str, idx: int, tmp: Path, up_port: int, gw_port: int) -> tuple[str, str]:
+    """compare.py's --gateway-cmd for one run, and the API key the load sends."""
+    if kind == "floor":
+        return f"{{python}} floor_proxy.py --port {gw_port} --upstream {{upstream}}", MASTER_KEY
+    state = tmp / f"state-{kind}-{idx}"
+    key = MASTER_KEY
+    if kind == POLICY:
+        redis_flush()
+        key = create_policy_key(policy_env(state, f"http://127.0.0.1:{up_port}"))
+        env = policy_env(state, "{upstream}")
+    else:
+        env = gateway_env(state, "{upstream}")
+    return " ".join(
+        [f"{k}={shlex.quote(v)}" for k, v in env.items()]
+        + [shlex.quote(str(aigw_bin())), "serve", "--port", str(gw_port), "--workers", str(GATEWAY_WORKERS)]
+        + ["2>" + shlex.quote(str(tmp / f"{kind}-{idx}-gateway.log"))]
+    ), key
 
 
 def run_compare(kind: str, idx: int, cfg: Config, bdir: Path, tmp: Path, procs: Processes) -> Result:
     up_port, gw_port = free_ports(2)
-    if kind == "floor":
-        gw_cmd = f"{{python}} floor_proxy.py --port {gw_port} --upstream {{upstream}}"
-    else:
-        env = gateway_env(tmp / f"state-aigw-{idx}", "{upstream}")
-        gw_cmd = " ".join(
-            [f"{k}={shlex.quote(v)}" for k, v in env.items()]
-            + [shlex.quote(str(aigw_bin())), "serve", "--port", str(gw_port), "--workers", str(GATEWAY_WORKERS)]
-        )
+    gw_cmd, api_key = gateway_command(kind, idx, tmp, up_port, gw_port)
     out = tmp / f"{kind}-{idx}.json"
     cmd = [
         sys.executable, str(bdir / "compare.py"), "--name", kind,
         "--gateway", f"http://127.0.0.1:{gw_port}", "--gateway-cmd", gw_cmd,
-        "--upstream-port", str(up_port), "--api-key", MASTER_KEY,
+        "--upstream-port", str(up_port), "--api-key", api_key,
         "--latencies", "0", "--concurrency", str(CONCURRENCY), "--rates", str(RATE),
         "--duration", str(cfg.duration), "--rounds", str(cfg.rounds), "--out", str(out),
     ]  # fmt: skip
     log(f"\n=== compare.py {kind} run {idx + 1}/{cfg.outer_rounds}: {shlex.join(cmd[1:])}")
     p = procs.start(cmd, first_signal=signal.SIGINT, cwd=bdir, env=clean_env(), stdout=subprocess.PIPE, text=True)
     limit = 600 + 4 * cfg.rounds * (cfg.duration + 20)
+    gw_log = tmp / f"{kind}-{idx}-gateway.log"
     try:
+        if kind == POLICY:  # compare.py measures direct first: the gateway is checked before its turn
+            check_policy_key(f"http://127.0.0.1:{gw_port}", api_key, p)
         stdout, _ = p.communicate(timeout=limit)
     except subprocess.TimeoutExpired as e:
         raise BenchError(f"compare.py {kind} run {idx + 1} still running after {limit}s") from e
+    except BenchError:
+        log_tail(gw_log)
+        raise
     finally:
         procs.stop(p)
+        if kind == POLICY:
+            try:
+                redis_flush()
+            except BenchError as e:
+                log(f"warning: {e}")
     log(stdout.rstrip())
     if p.returncode != 0 or not out.is_file():
+        log_tail(gw_log)
         raise BenchError(f"compare.py {kind} run {idx + 1} failed (exit {p.returncode})")
     res: Result = json.loads(out.read_text())
     if not res.get("runs"):
         raise BenchError(f"compare.py {kind} run {idx + 1} produced no runs")
+    if kind != "floor":
+        res["gateway_log"] = gateway_log_summary(gw_log)
+        log(f"{kind} gateway log: {res['gateway_log']}")
     return res
 
 
@@ -473,7 +629,9 @@ def verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("**pass**" if ok else "**FAIL**")
 
 
-def results_table(direct: Result | None, floor: Result | None, aigw: Result | None) -> list[str]:
+def results_table(direct: Result | None, systems: dict[str, Result | None]) -> list[str]:
+    """systems: kind -> stats (None: every run failed), in table order."""
+    floor = systems.get("floor")
     floor_rps = floor["rps"] if floor else None
 
     def ratio(rps: float | None) -> str:
@@ -489,7 +647,7 @@ def results_table(direct: Result | None, floor: Result | None, aigw: Result | No
             f"| direct (mock upstream) | {fmt(direct['rps'], 0)} | {ratio(direct['rps'])} "
             f"| 0 (abs. p99 {fmt(direct['p99'], 2)}) | 0 (abs. p95 {fmt(direct['p95'], 2)}) | — | — |"
         )
-    for label, s in (("floor proxy", floor), (f"aigw ({GATEWAY_WORKERS} workers, auth on)", aigw)):
+    for label, s in ((LABELS[kind], s) for kind, s in systems.items()):
         if s is None:
             rows.append(f"| {label} | run failed | | | | | |")
             continue
@@ -501,7 +659,20 @@ def results_table(direct: Result | None, floor: Result | None, aigw: Result | No
     return rows
 
 
-def targets_table(floor: Result | None, aigw: Result | None, mem: MemoryRun | None) -> list[str]:
+def policy_target(policy: Result | None, skipped: bool) -> str:
+    label = f"full policy on Redis: p95 added latency at {RATE} req/s ≤ {MAX_POLICY_P95_OVERHEAD_MS:g} ms"
+    if skipped:
+        return f"| {label} | not run (`--skip-policy`) | n/a |"
+    p95 = policy["ovh_p95"] if policy else None
+    ok = None if p95 is None or policy is None else (p95 <= MAX_POLICY_P95_OVERHEAD_MS and not policy["saturated"])
+    sat = " (SATURATED)" if policy and policy["saturated"] else ""
+    return f"| {label} | {fmt(p95, 2, ' ms')}{sat} | {verdict(ok)} |"
+
+
+def targets_table(
+    floor: Result | None, aigw: Result | None, mem: MemoryRun | None, policy: str | None = None
+) -> list[str]:
+    """policy: the full-policy target row (policy_target), after aigw's own targets."""
     rows = ["| target | measured | result |", "|---|---:|---|"]
     ratio = aigw["rps"] / floor["rps"] if aigw and floor and aigw["rps"] and floor["rps"] else None
     rows.append(
@@ -520,6 +691,8 @@ def targets_table(floor: Result | None, aigw: Result | None, mem: MemoryRun | No
         f"| gateway CPU per request ≤ {MAX_CPU_US_PER_REQ:g} µs | {fmt(cpu, 0, ' µs')} "
         f"| {verdict(None if cpu is None else cpu <= MAX_CPU_US_PER_REQ)} |"
     )
+    if policy is not None:
+        rows.append(policy)
     if mem is None:
         rows += [
             f"| RSS of one worker after 100k requests ≤ {MAX_WORKER_RSS_MB:g} MB | not run | n/a |",
@@ -541,6 +714,18 @@ def targets_table(floor: Result | None, aigw: Result | None, mem: MemoryRun | No
         f"| {verdict(None if g_mb is None else g_mb < MAX_RSS_GROWTH_MB)} |"
     )
     return rows
+
+
+def log_note(summary: Result | None) -> str:
+    """What a gateway's own log says about its runs (floor proxy: no log)."""
+    if not summary:
+        return ""
+    non_200 = ", ".join(f"{n} x {status}" for status, n in sorted(summary["non_200"].items())) or "none"
+    first = f" (first: {'; '.join(summary['samples'])})" if summary["samples"] else ""
+    return (
+        f"; gateway log: {summary['access']:,} requests logged, non-200 {non_200}, warnings {summary['warning']}, "
+        f"errors {summary['error']}{first}"
+    )
 
 
 def git_rev() -> str:
@@ -578,16 +763,19 @@ class Report:
     cfg: Config
     started: datetime.datetime
     load_start: tuple[float, float, float]
-    results: dict[str, list[Result]] = field(default_factory=lambda: {"floor": [], "aigw": []})
+    results: dict[str, list[Result]] = field(default_factory=lambda: {"floor": [], "aigw": [], POLICY: []})
     files: list[Path] = field(default_factory=list)
     mem: MemoryRun | None = None
     failures: list[str] = field(default_factory=list)
     raw: list[str] = field(default_factory=list)
 
-    def stats(self) -> tuple[Result | None, Result | None, Result | None]:
-        floor = system_stats(self.results["floor"]) if self.results["floor"] else None
-        aigw = system_stats(self.results["aigw"]) if self.results["aigw"] else None
-        all_results = self.results["floor"] + self.results["aigw"]
+    def stats(self) -> tuple[Result | None, dict[str, Result | None]]:
+        """Direct (over every run) and each measured system's stats, in the order of cfg.kinds."""
+        systems = {k: system_stats(self.results[k]) if self.results[k] else None for k in self.cfg.kinds}
+        for k, s in systems.items():
+            if s is not None:
+                s["log"] = merge_logs(r["gateway_log"] for r in self.results[k] if "gateway_log" in r)
+        all_results = [r for k in self.cfg.kinds for r in self.results[k]]
         direct = None
         if all_results:
             closed, rate = pairs(all_results, "closed", CONCURRENCY), pairs(all_results, "rate", RATE)
@@ -596,43 +784,61 @@ class Report:
                 "p95": med(d["latency_ms"]["p95"] for d, _ in rate),
                 "p99": med(d["latency_ms"]["p99"] for d, _ in rate),
             }
-        return direct, floor, aigw
+        return direct, systems
 
     def tables(self) -> list[str]:
-        direct, floor, aigw = self.stats()
+        direct, systems = self.stats()
+        policy = policy_target(systems.get(POLICY), self.cfg.skip_policy)
         return [
-            *results_table(direct, floor, aigw),
+            *results_table(direct, systems),
             "",
             "### Targets",
             "",
-            *targets_table(floor, aigw, self.mem),
+            *targets_table(systems["floor"], systems["aigw"], self.mem, policy),
         ]
 
     def method(self) -> str:
         c = self.cfg
         mem = "skipped (`--skip-memory`)" if c.skip_memory else f"{c.memory_requests:,} chat requests"
+        policy = (
+            f"{POLICY} (the full policy row): the same `aigw serve --workers {GATEWAY_WORKERS}` plus the policy "
+            f"on Redis ({REDIS_HOST}:{REDIS_PORT} db {POLICY_REDIS_DB}, flushed before and after each run): "
+            f"AI_BUDGET_DAILY={POLICY_SETTINGS['AI_BUDGET_DAILY']} (a global daily budget, so every call holds "
+            f"and settles in Redis), AI_RATE_LIMIT_PER_USER={POLICY_SETTINGS['AI_RATE_LIMIT_PER_USER']}, "
+            f"AI_DATABASE_URL unset (SQLite in the run's state dir); the load authenticates with a virtual key "
+            f"(`aigw keys create {' '.join(POLICY_KEY_ARGS)}`: key lookup, per-key rpm/tpm and daily budget, "
+            f"per-user rate limit, global daily budget), checked before measuring with one request (HTTP 200 "
+            f"with {' and '.join(POLICY_CHECK_HEADERS)}). "
+            if POLICY in c.kinds
+            else f"{POLICY} (full policy on Redis) skipped (`--skip-policy`). "
+        )
         return (
-            f"`compare.py` runs alternated floor, aigw ({c.outer_rounds} runs each, {c.rounds} A/B rounds per run, "
+            f"`compare.py` runs alternated {', '.join(c.kinds)} ({c.outer_rounds} runs each, {c.rounds} A/B "
+            f"rounds per run, "
             f"{c.duration} s measured + 1 s warm-up per measurement), mock upstream latency 0 ms, closed loop "
             f"c={CONCURRENCY} with wrk, open loop {RATE} req/s with load.py. Every number is the median over all "
             f"rounds of all runs of a system; overheads are medians of paired (proxy - direct) differences, "
             f"each pair measured back to back. aigw: `aigw serve --workers {GATEWAY_WORKERS}`, master key set "
-            f"(every request authenticated), OpenAI provider pointed at the mock, log level INFO (access log on). "
+            f"(every request authenticated), OpenAI provider pointed at the mock, log level INFO (access log on, "
+            f"to a file). {policy}"
             f"Max RSS is the whole process tree (aigw: supervisor + {GATEWAY_WORKERS} workers). "
             f"Memory phase: {mem} to `aigw serve --workers 1` (wrk, c={CONCURRENCY}), RSS of that one process."
         )
 
     def details(self) -> list[str]:
-        _, floor, aigw = self.stats()
+        _, systems = self.stats()
+        floor, aigw, policy = systems.get("floor"), systems.get("aigw"), systems.get(POLICY)
         out = []
-        for name, s in (("floor proxy", floor), ("aigw", aigw)):
+        names = {"floor": "floor proxy", "aigw": "aigw", POLICY: f"{POLICY} (full policy on Redis)"}
+        for kind, s in systems.items():
             if s:
                 noisy = " (high: noisy machine)" if (s["other"] or 0) > HIGH_OTHER_CPU else ""
                 out.append(
-                    f"- {name}: runs {s['runs']}, A/B rounds {s['pairs']}; c={CONCURRENCY} req/s "
+                    f"- {names[kind]}: runs {s['runs']}, A/B rounds {s['pairs']}; c={CONCURRENCY} req/s "
                     f"{fmt(s['rel_direct'], 3)} x direct (same pairs); proxy errors {s['errors']}; idle RSS "
                     f"{fmt(s['rss_idle'])} MiB; absolute p99 at {RATE} req/s {fmt(s['gw_p99'], 2)} ms; CPU of "
                     f"other processes median {fmt(s['other'], 2)} cores, max {fmt(s['other_max'], 2)}{noisy}"
+                    + log_note(s.get("log"))
                 )
         if self.mem:
             m = self.mem
@@ -651,6 +857,11 @@ class Report:
             out.append(
                 f"- cross-check of `ratio to floor` with each proxy normalised by the direct run it was paired with: "
                 f"{aigw['rel_direct'] / floor['rel_direct']:.2f}"
+                + (
+                    f" (aigw), {policy['rel_direct'] / floor['rel_direct']:.2f} ({POLICY})"
+                    if policy and policy["rel_direct"]
+                    else ""
+                )
             )
         out += [f"- FAILED: {f}" for f in self.failures]
         return out
@@ -679,12 +890,14 @@ class Report:
             "",
             "Load generator, mock upstream and proxy share 2 cores (and possibly the machine with other jobs), so "
             "absolute req/s and latencies move by 10-20% between runs. Compare within this file only: the floor "
-            "proxy and aigw are measured side by side in one run, alternating, each against the same mock measured "
+            "proxy and aigw (plain, and with the full policy on Redis) are measured side by side in one run, "
+            "alternating, each against the same mock measured "
             "back to back, and the ratios and overheads come from those pairs. `ratio to floor` is aigw req/s over "
             "the thin aiohttp passthrough's req/s (what a plain Python proxy costs); overhead is proxy minus "
             "direct latency at a fixed 500 req/s arrival rate (open loop, so queueing is not hidden). Gateway CPU "
             "µs/request is the steadiest number on a noisy box. SATURATED means the proxy did not keep up "
-            "with the offered rate; its latency then measures queueing, not overhead.",
+            "with the offered rate; its latency then measures queueing, not overhead. The full policy row is what a "
+            "virtual key, its rate limits and the budget hold/settle in Redis add on top of plain aigw.",
             "",
             "## Details",
             "",
@@ -695,7 +908,9 @@ class Report:
         return "\n".join(lines) + "\n"
 
     def flags(self) -> str:
-        return " ".join(f for f, on in (("--quick", self.cfg.quick), ("--skip-memory", self.cfg.skip_memory)) if on)
+        c = self.cfg
+        flags = (("--quick", c.quick), ("--skip-memory", c.skip_memory), ("--skip-policy", c.skip_policy))
+        return " ".join(f for f, on in flags if on)
 
 
 # ---------------------------------------------------------------- main
@@ -705,7 +920,7 @@ def run_all(cfg: Config, report: Report, tmp: Path, procs: Processes) -> None:
     bdir = bench_dir()
     aigw_bin()
     for idx in range(cfg.outer_rounds):
-        for kind in ("floor", "aigw"):
+        for kind in cfg.kinds:
             try:
                 res = run_compare(kind, idx, cfg, bdir, tmp, procs)
                 report.results[kind].append(res)
@@ -747,7 +962,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (KeyboardInterrupt, Terminated):
         log("interrupted: stopped everything started here")
         return 130
-    if not report.results["floor"] and not report.results["aigw"]:
+    if not any(report.results.values()):
         log("no results")
         return 1
     print("\n" + "\n".join(report.tables()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -61,7 +62,8 @@ class Gateway:
         limiter = RedisRateLimiter(self.redis) if self.redis is not None else InProcessRateLimiter()
         self.policy = PolicyEngine(limiter, lambda: self.control.policy)
         ledger = RedisBudgetLedger(self.redis) if self.redis is not None else InProcessBudgetLedger()
-        self.spend = SpendWriter(self.database, settings.state_dir / "spend-spool.jsonl")
+        spool = settings.state_dir / f"spend-spool-{os.getpid()}.jsonl"  # one per process: workers share the folder
+        self.spend = SpendWriter(self.database, spool, spool_glob="spend-spool-*.jsonl")
         alerts = BudgetAlerts(self.metrics, lambda: self.control.policy.alert_webhook_url)
         self.costs = CostControl(ledger, lambda: self.control.policy, self.metrics, alerts, self.spend)
         self.orchestrator = Orchestrator(

@@ -306,10 +306,16 @@ async def test_unreachable_database_spools_and_a_later_writer_replays_exactly_on
     assert await count_rows(database) == 7, "a replayed spool is never written twice"
 
 
-async def test_a_replay_that_fails_stays_on_disk_for_the_next_writer(
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG spend.py SpendWriter._drain_spool: it returns at once when the spool file is missing, even when a "
+    "failed replay left `<spool>.replaying` behind, so those records are never written while the database stays up",
+)
+async def test_a_replay_that_failed_is_written_by_the_next_writer(
     database: Database, unreachable_url: str, spool: Path
 ) -> None:
-    """A failed flush spools; a later failed flush (the replay fails too) must keep it on disk."""
+    """A failed flush spools; a later failed flush (only the replay of the spool, nothing new) leaves
+    the records in `.replaying`: the next writer, with the database back, must write them."""
     down = Database(unreachable_url)
     records = [make_spend(f"offline-{i}") for i in range(3)]
     try:

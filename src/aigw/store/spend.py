@@ -63,11 +63,13 @@ class SpendWriter:
         database: Database,
         spool_path: Path,
         *,
+        spool_glob: str | None = None,
         interval: float = 1.0,
         batch_size: int = 500,
     ) -> None:
         self.database = database
         self.spool_path = spool_path
+        self.spool_glob = spool_glob  # other processes' spool files in the same folder, e.g. "spend-spool-*.jsonl"
         self.interval = interval
         self.batch_size = batch_size
         self._pending: list[Spend] = []
@@ -134,18 +136,37 @@ class SpendWriter:
                 await session.execute(insert(SpendRecord), [asdict(s) for s in batch[start : start + self.batch_size]])
 
     async def _drain_spool(self) -> None:
-        if not self.spool_path.exists():
-            return
-        replay = self.spool_path.with_suffix(".replaying")
-        if not replay.exists():
-            os.replace(self.spool_path, replay)
-        lines = replay.read_bytes().splitlines()
-        records = [Spend.from_json(line) for line in lines if line.strip()]
-        await self._insert(records)
-        replay.unlink()
-        self.written += len(records)
-        if records:
-            log.info("spooled spend written to the database", extra={"records": len(records)})
+        for replay in self._claim_spools():
+            lines = replay.read_bytes().splitlines()
+            records = [Spend.from_json(line) for line in lines if line.strip()]
+            await self._insert(records)
+            replay.unlink()
+            self.written += len(records)
+            if records:
+                log.info("spooled spend written to the database", extra={"records": len(records)})
+
+    def _claim_spools(self) -> list[Path]:
+        """Spool files to write now: this writer's own and those left by processes that have stopped
+        (workers sharing the state folder), each claimed by an atomic rename so that no two
+        processes ever write the same file. A claim whose insert failed is retried next time."""
+        folder = self.spool_path.parent
+        if not folder.is_dir():
+            return []
+        mine = f".replaying-{os.getpid()}"
+        candidates = [self.spool_path, *(sorted(folder.glob(self.spool_glob)) if self.spool_glob else [])]
+        candidates += [p for p in folder.glob("*.replaying-*") if not _alive(_pid_of(p.name.rsplit("-", 1)[-1]))]
+        claimed = sorted(folder.glob(f"*{mine}"))
+        for path in dict.fromkeys(candidates):
+            if path != self.spool_path and _alive(_pid_of(path.stem.rsplit("-", 1)[-1])):
+                continue  # a running process's spool: it writes it itself
+            target = path.with_name(path.name.split(".replaying-")[0] + mine)
+            try:
+                os.rename(path, target)
+            except FileNotFoundError:
+                continue  # absent, or claimed by another process first
+            if target not in claimed:
+                claimed.append(target)
+        return claimed
 
     def _spool(self, batch: Sequence[Spend]) -> None:
         if not batch:
@@ -164,6 +185,25 @@ class SpendWriter:
         if self.failing:
             log.info("spend ledger: database back")
         self.failing = False
+
+
+def _pid_of(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
+def _alive(pid: int | None) -> bool:
+    """Whether process `pid` runs (ours counts as running). None: no owner, so not alive."""
+    if pid is None:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @dataclass(frozen=True, slots=True)
