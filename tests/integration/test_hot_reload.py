@@ -4,6 +4,7 @@ configuration refused before it is stored. Each test prints the propagation time
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 
@@ -12,6 +13,7 @@ import openai
 import pytest
 
 from tests.conftest import MASTER_KEY, UPSTREAM_KEY, GatewayFactory
+from tests.support.databases import postgres_database
 from tests.support.helpers import ADMIN, CHAT, wait_until
 from tests.support.processes import MockUpstream, free_port, start_mock
 
@@ -141,3 +143,21 @@ def test_invalid_routing_is_refused_before_it_is_stored(
     assert unknown_alias_target.status_code == 400
     stored = httpx.get(f"{gateway.url}/admin/api/config", headers=ADMIN).json()["stored"]
     assert "routing" not in stored
+
+
+@pytest.mark.parametrize("channel", ["postgres_notify", "polling_only"])
+def test_kill_switch_reaches_the_other_replica_without_redis(
+    channel: str, upstream: MockUpstream, gateway_factory: GatewayFactory
+) -> None:
+    """PostgreSQL LISTEN/NOTIFY without Redis; and SQLite shared by two processes, where only the
+    poll (AI_CONFIG_POLL_INTERVAL, 2 s by default) carries the change: both well within 5 s."""
+    with contextlib.ExitStack() as stack:
+        stores = {}
+        if channel == "postgres_notify":
+            stores["AI_DATABASE_URL"] = stack.enter_context(postgres_database())
+        env = {**env_for(stores), "AI_OPENAI_BASE_URL": f"{upstream.url}/v1"}
+        first, second = gateway_factory(env), gateway_factory(env)
+        assert served_by(second.url) == "openai"
+        httpx.put(f"{first.url}/admin/api/flags/ai_enabled", json={"enabled": False}, headers=ADMIN, timeout=10)
+        took = wait_until(lambda: served_by(second.url) == "error 503", CONFIG_BOUND_S)
+        print(f"kill switch over {channel} seen by the other replica after {took:.2f}s (bound {CONFIG_BOUND_S}s)")

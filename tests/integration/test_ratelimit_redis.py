@@ -267,10 +267,13 @@ async def test_the_prefix_is_configurable(redis: Redis, new_client: ClientFactor
 async def test_headers_from_a_redis_decision(limiter: RedisRateLimiter) -> None:
     limits = [rpm(1, window=2.0), RateLimit("key:abc:tpm", 1000, 2.0, cost=300)]
     allowed = rate_limit_headers(await limiter.check(limits))
-    assert allowed == {  # the request limit is the tightest: 0 of 1 left
+    assert allowed == {  # both sets, as OpenAI sends them
         "x-ratelimit-limit-requests": "1",
         "x-ratelimit-remaining-requests": "0",
         "x-ratelimit-reset-requests": "2s",
+        "x-ratelimit-limit-tokens": "1000",
+        "x-ratelimit-remaining-tokens": "700",
+        "x-ratelimit-reset-tokens": "2s",
     }
     await asyncio.sleep(0.05)
     refused = rate_limit_headers(await limiter.check(limits[1:] + limits[:1]))

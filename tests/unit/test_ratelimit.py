@@ -52,7 +52,8 @@ async def test_satisfies_the_rate_limiter_protocol(limiter: InProcessRateLimiter
 async def test_twenty_allowed_then_the_twenty_first_refused(limiter: InProcessRateLimiter) -> None:
     for expected_remaining in range(19, -1, -1):
         decision = await limiter.check([rpm(20)])
-        assert decision == RateLimitDecision(True, rpm(20), expected_remaining, 60.0, 0.0)
+        each = ((rpm(20), expected_remaining, 60.0),)
+        assert decision == RateLimitDecision(True, rpm(20), expected_remaining, 60.0, 0.0, each)
     refused = await limiter.check([rpm(20)])
     assert not refused.allowed
     assert refused.remaining == 0

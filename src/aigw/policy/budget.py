@@ -32,6 +32,7 @@ replicas with one Lua script call (one round trip) per reserve and per settle.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 import uuid
@@ -39,7 +40,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from redis.asyncio import Redis
 
@@ -163,6 +164,10 @@ class BudgetLedger(Protocol):
         """Drop the hold of a call that failed: nothing is spent."""
         ...
 
+    async def settle_many(self, settles: Sequence[tuple[Reservation, int]]) -> tuple[ThresholdCrossed, ...]:
+        """`settle` for each (reservation, actual micro-dollars; 0 releases), in one round trip where possible."""
+        ...
+
     async def usage(self, scope: BudgetScope, period_key: str | None = None) -> ScopeUsage:
         """Spent and reserved in `period_key` (by default the current period)."""
         ...
@@ -180,6 +185,7 @@ def period_key(period: Period, now: float) -> str:
     return f"daily:{day:%Y-%m-%d}" if period == "daily" else f"monthly:{day:%Y-%m}"
 
 
+@functools.lru_cache(maxsize=256)
 def period_end(key: str) -> float:
     """When the period named by `key` ends (epoch seconds)."""
     kind, _, stamp = key.partition(":")
@@ -249,8 +255,7 @@ class _LedgerBase:
 
     def _levels(self, scope: BudgetScope) -> tuple[int, ...]:
         """Each threshold as the spend (micro-dollars) that reaches it."""
-        cap = usd_to_micros(scope.cap_usd, round_up=False)
-        return tuple(int((Decimal(repr(t)) * cap).to_integral_value(rounding=ROUND_CEILING)) for t in self.thresholds)
+        return _levels(scope.cap_usd, self.thresholds)
 
     @property
     def _refusal_threshold(self) -> float | None:
@@ -327,6 +332,9 @@ class InProcessBudgetLedger(_LedgerBase):
 
     async def release(self, reservation: Reservation) -> None:
         self._finish(reservation, 0)
+
+    async def settle_many(self, settles: Sequence[tuple[Reservation, int]]) -> tuple[ThresholdCrossed, ...]:
+        return tuple(c for reservation, actual in settles for c in self._finish(reservation, actual))
 
     async def usage(self, scope: BudgetScope, period_key: str | None = None) -> ScopeUsage:
         now = self._clock()
@@ -600,12 +608,32 @@ class RedisBudgetLedger(_LedgerBase):
     async def _finish(self, reservation: Reservation, actual: int) -> tuple[ThresholdCrossed, ...]:
         if not reservation.scopes:
             return ()
+        result = await self._settle_script(keys=self._keys(reservation), args=self._settle_args(reservation, actual))
+        return self._crossings(reservation, result)
+
+    async def settle_many(self, settles: Sequence[tuple[Reservation, int]]) -> tuple[ThresholdCrossed, ...]:
+        todo = [(r, actual) for r, actual in settles if r.scopes]
+        if not todo:
+            return ()
+        if len(todo) == 1:
+            return await self._finish(*todo[0])
+        async with self._client.pipeline(transaction=False) as pipe:
+            for reservation, actual in todo:
+                await self._settle_script(
+                    keys=self._keys(reservation), args=self._settle_args(reservation, actual), client=pipe
+                )
+            results = await pipe.execute()
+        return tuple(c for (r, _), result in zip(todo, results, strict=True) for c in self._crossings(r, result))
+
+    def _settle_args(self, reservation: Reservation, actual: int) -> list[str | int]:
         now = self._clock()
         labels = [_label(t) for t in self.thresholds]
         args: list[str | int] = [actual, _member(reservation), -reservation.amount_micros, len(labels), *labels]
         for scope, key in zip(reservation.scopes, reservation.period_keys, strict=True):
             args += [self._ttl_ms(key, now), *self._levels(scope)]
-        result = await self._settle_script(keys=self._keys(reservation), args=args)
+        return args
+
+    def _crossings(self, reservation: Reservation, result: Any) -> tuple[ThresholdCrossed, ...]:
         values = [int(v) for v in result]
         crossed: list[ThresholdCrossed] = []
         for at in range(1, len(values), 3):
@@ -634,6 +662,12 @@ class RedisBudgetLedger(_LedgerBase):
             requested_usd=amount / 1_000_000,
             crossed=tuple(crossed),
         )
+
+
+@functools.lru_cache(maxsize=4096)
+def _levels(cap_usd: float, thresholds: tuple[float, ...]) -> tuple[int, ...]:
+    cap = usd_to_micros(cap_usd, round_up=False)
+    return tuple(int((Decimal(repr(t)) * cap).to_integral_value(rounding=ROUND_CEILING)) for t in thresholds)
 
 
 def _ms(seconds: float) -> int:

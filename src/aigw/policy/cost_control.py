@@ -125,6 +125,8 @@ class CostControl:
         self.alerts = alerts
         self.spend = spend
         self._tasks: set[asyncio.Task[None]] = set()
+        self._settles: list[tuple[Reservation, int]] = []  # waiting for the next batch to the ledger
+        self._flushing = False
         self._prices_for: dict[str, dict[str, float]] | None = None
         self._prices = PriceTable.load()
         self._last_warning = 0.0
@@ -220,7 +222,7 @@ class CostControl:
                 )
             )
         if hold.reservation is not None:
-            self._background(self._settle(hold.reservation, cost))
+            self._queue_settle(hold.reservation, micros)
         return cost
 
     def release(self, hold: Hold) -> None:
@@ -229,7 +231,7 @@ class CostControl:
             return
         hold.settled = True
         if hold.reservation is not None:
-            self._background(self.ledger.release(hold.reservation))
+            self._queue_settle(hold.reservation, 0)
 
     async def live_usage(self) -> list[dict[str, Any]]:
         """The global budgets as the ledger counts them now: spent, plus what calls in flight hold."""
@@ -294,13 +296,25 @@ class CostControl:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.alerts.close()
 
-    async def _settle(self, reservation: Reservation, cost: Decimal) -> None:
-        self.alerts.notify(await self.ledger.settle(reservation, cost))
+    def _queue_settle(self, reservation: Reservation, micros: int) -> None:
+        """Settles go to the ledger in batches (one Redis round trip each): whatever queued while
+        the previous batch was on its way. The reservation keeps the cap safe meanwhile."""
+        self._settles.append((reservation, micros))
+        if not self._flushing:
+            self._flushing = True
+            task = asyncio.create_task(self._flush_settles())
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
 
-    def _background(self, work: Any) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
+    async def _flush_settles(self) -> None:
+        """One flusher at a time. A batch that fails is not retried: its holds expire after the
+        ledger's reservation TTL, and the spend ledger in the database still has every call."""
+        try:
+            while self._settles:
+                batch, self._settles = self._settles, []
+                self.alerts.notify(await self.ledger.settle_many(batch))
+        finally:
+            self._flushing = False
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)

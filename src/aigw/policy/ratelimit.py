@@ -65,6 +65,7 @@ class RateLimitDecision:
     remaining: int  # units left in the window after this request; 0 when refused, -1 when no limit applied
     reset_after: float  # seconds until a full `limit` is available again
     retry_after: float  # seconds until this request's cost would fit; 0.0 when allowed
+    each: tuple[tuple[RateLimit, int, float], ...] = ()  # every limit checked: (limit, remaining, reset_after)
 
 
 UNLIMITED = RateLimit(name="", limit=0, cost=0)
@@ -100,14 +101,16 @@ def _decide(
     if refused:
         first = refused[0]
         retry = max(retries[i] for i in refused)
-        return RateLimitDecision(False, limits[first], 0, resets[first], retry)
+        each = tuple((lim, max(0, lim.limit - totals[i]) if fits[i] else 0, resets[i]) for i, lim in enumerate(limits))
+        return RateLimitDecision(False, limits[first], 0, resets[first], retry, each)
     tightest, tightest_share = 0, math.inf
     for i, limit in enumerate(limits):
         share = (limit.limit - totals[i] - limit.cost) / limit.limit if limit.limit else 0.0
         if share < tightest_share:
             tightest, tightest_share = i, share
     limit = limits[tightest]
-    return RateLimitDecision(True, limit, limit.limit - totals[tightest] - limit.cost, resets[tightest], 0.0)
+    each = tuple((lim, lim.limit - totals[i] - lim.cost, resets[i]) for i, lim in enumerate(limits))
+    return RateLimitDecision(True, limit, limit.limit - totals[tightest] - limit.cost, resets[tightest], 0.0, each)
 
 
 class _Log:
@@ -422,12 +425,15 @@ def rate_limit_headers(decision: RateLimitDecision) -> dict[str, str]:
     """
     if decision.remaining < 0:
         return {}
-    unit = "tokens" if decision.limit.name.endswith(":tpm") else "requests"
-    headers = {
-        f"x-ratelimit-limit-{unit}": str(decision.limit.limit),
-        f"x-ratelimit-remaining-{unit}": str(decision.remaining),
-        f"x-ratelimit-reset-{unit}": format_duration(decision.reset_after),
-    }
+    headers: dict[str, str] = {}
+    # The tightest limit of each unit, as OpenAI sends both the requests and the tokens set; the
+    # decision's own limit (the one that refused, or the tightest) always wins its unit.
+    states = sorted(decision.each, key=lambda s: s[1] / s[0].limit if s[0].limit else 0.0, reverse=True)
+    for limit, remaining, reset in [*states, (decision.limit, decision.remaining, decision.reset_after)]:
+        unit = "tokens" if limit.name.endswith(":tpm") else "requests"
+        headers[f"x-ratelimit-limit-{unit}"] = str(limit.limit)
+        headers[f"x-ratelimit-remaining-{unit}"] = str(remaining)
+        headers[f"x-ratelimit-reset-{unit}"] = format_duration(reset)
     if not decision.allowed:
         headers["retry-after"] = str(retry_after_seconds(decision.retry_after))
     return headers

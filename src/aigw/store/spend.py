@@ -18,15 +18,16 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 
 from aigw.store.database import Database
 from aigw.store.models import SpendRecord
 
 log = logging.getLogger("aigw.spend")
+_SPEND_INSERT = insert(cast(Table, SpendRecord.__table__))  # Core executemany: the ORM's bulk path costs more per row
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +134,7 @@ class SpendWriter:
             return
         async with self.database.sessions.begin() as session:
             for start in range(0, len(batch), self.batch_size):
-                await session.execute(insert(SpendRecord), [asdict(s) for s in batch[start : start + self.batch_size]])
+                await session.execute(_SPEND_INSERT, [asdict(s) for s in batch[start : start + self.batch_size]])
 
     async def _drain_spool(self) -> None:
         for replay in self._claim_spools():
