@@ -33,7 +33,15 @@ from aigw.errors import InvalidRequestError, RateLimitError
 from aigw.observability.metrics import GatewayMetrics
 from aigw.observability.tracing import Trace
 from aigw.policy.alerts import BudgetAlerts
-from aigw.policy.budget import BudgetExceeded, BudgetLedger, BudgetScope, Period, Reservation, period_end
+from aigw.policy.budget import (
+    BudgetExceeded,
+    BudgetLedger,
+    BudgetScope,
+    Period,
+    Reservation,
+    period_end,
+    usd_to_micros,
+)
 from aigw.policy.caller import Caller
 from aigw.policy.config import PolicyConfig
 from aigw.policy.keys import KeyRecord
@@ -44,7 +52,7 @@ from aigw.types import AIRequest, ChatRequest, Usage
 
 log = logging.getLogger("aigw.budget")
 MESSAGE_OVERHEAD_TOKENS = 8  # role and separators per message, and the reply's priming
-IMAGE_TOKENS = 3_000  # a high-detail image part, at most
+IMAGE_TOKENS = 48_169  # a high-detail image billed by gpt-4o-mini (2,833 + 8 tiles x 5,667), the most of any model
 _WARN_EVERY_S = 30.0
 _REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")  # models that take max_completion_tokens, not max_tokens
 
@@ -95,9 +103,11 @@ def output_cap(request: AIRequest) -> int | None:
     """The most output tokens the request allows (all choices), or None when it sets no cap."""
     if not isinstance(request, ChatRequest):
         return 0
-    cap = request.params.get("max_completion_tokens") or request.params.get("max_tokens")
-    if not isinstance(cap, int) or isinstance(cap, bool) or cap <= 0:
+    caps = [request.params.get(name) for name in ("max_completion_tokens", "max_tokens")]
+    valid = [c for c in caps if isinstance(c, int) and not isinstance(c, bool) and c > 0]
+    if not valid:
         return None
+    cap = max(valid)  # both set: the larger bounds what a provider may honour
     choices = request.params.get("n")
     return cap * (choices if isinstance(choices, int) and choices > 1 else 1)
 
@@ -170,13 +180,13 @@ class CostControl:
             return Hold(None, 0)
         output = output_cap(request)
         if output is None:
-            output = policy.reserve_output_tokens
             assert isinstance(request, ChatRequest)
-            cap_output(request, output)
+            cap_output(request, policy.reserve_output_tokens)
+            output = output_cap(request) or policy.reserve_output_tokens
         prompt = prompt_token_bound(request)
         prices = self.prices
         worst = max((prices.worst_case_micros(m, prompt, output) for m in models), default=0)
-        if cap is not None and worst > cap * 1_000_000:
+        if cap is not None and worst > usd_to_micros(cap, round_up=False):
             raise InvalidRequestError(
                 f"This request may cost up to ${micros_to_usd(worst)}, more than the per-request cap of ${cap:g}; "
                 "send a shorter prompt or a lower max_tokens",

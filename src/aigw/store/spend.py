@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -77,6 +78,7 @@ class SpendWriter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._stopping = False
         self.written = 0
         self.spooled = 0
         self.failing = False
@@ -98,9 +100,9 @@ class SpendWriter:
     async def close(self) -> None:
         """Stop the writer and write everything still pending (to the spool if the database is away)."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping = True  # the loop ends after the flush it may be in: never cancelled mid-write
+            self._wake.set()
+            await self._task
             self._task = None
         await self.flush()
 
@@ -122,7 +124,7 @@ class SpendWriter:
                 self._failed(exc)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
             self._wake.clear()
@@ -138,13 +140,29 @@ class SpendWriter:
 
     async def _drain_spool(self) -> None:
         for replay in self._claim_spools():
-            lines = replay.read_bytes().splitlines()
-            records = [Spend.from_json(line) for line in lines if line.strip()]
+            records = self._read_spool(replay)
             await self._insert(records)
             replay.unlink()
             self.written += len(records)
             if records:
                 log.info("spooled spend written to the database", extra={"records": len(records)})
+
+    def _read_spool(self, path: Path) -> list[Spend]:
+        """The records of a spool file; a torn line (a crash mid-write) is set aside, not a blocker."""
+        records: list[Spend] = []
+        torn: list[bytes] = []
+        for line in path.read_bytes().splitlines():
+            if not line.strip():
+                continue
+            try:
+                records.append(Spend.from_json(line))
+            except (ValueError, TypeError, KeyError):
+                torn.append(line)
+        if torn:
+            with path.with_name(path.name.split(".replaying-")[0] + ".corrupt").open("ab") as aside:
+                aside.write(b"".join(line + b"\n" for line in torn))
+            log.warning("torn lines in a spend spool set aside", extra={"lines": len(torn)})
+        return records
 
     def _claim_spools(self) -> list[Path]:
         """Spool files to write now: this writer's own and those left by processes that have stopped
@@ -153,20 +171,24 @@ class SpendWriter:
         folder = self.spool_path.parent
         if not folder.is_dir():
             return []
-        mine = f".replaying-{os.getpid()}"
+        mine = f".replaying-{os.getpid()}-"
         candidates = [self.spool_path, *(sorted(folder.glob(self.spool_glob)) if self.spool_glob else [])]
-        candidates += [p for p in folder.glob("*.replaying-*") if not _alive(_pid_of(p.name.rsplit("-", 1)[-1]))]
-        claimed = sorted(folder.glob(f"*{mine}"))
+        candidates += sorted(p for p in folder.glob("*.replaying-*") if not _alive(_claimer(p.name)))
+        claimed = sorted(folder.glob(f"*{mine}*"), key=_claim_order)  # claims whose insert failed before
         for path in dict.fromkeys(candidates):
-            if path != self.spool_path and _alive(_pid_of(path.stem.rsplit("-", 1)[-1])):
+            if (
+                path != self.spool_path
+                and ".replaying-" not in path.name
+                and _alive(_pid_of(path.stem.rsplit("-", 1)[-1]))
+            ):
                 continue  # a running process's spool: it writes it itself
-            target = path.with_name(path.name.split(".replaying-")[0] + mine)
+            # A unique name per claim, so that a claim never replaces an older one still unwritten.
+            target = path.with_name(f"{path.name.split('.replaying-')[0]}{mine}{time.time_ns()}")
             try:
                 os.rename(path, target)
             except FileNotFoundError:
                 continue  # absent, or claimed by another process first
-            if target not in claimed:
-                claimed.append(target)
+            claimed.append(target)
         return claimed
 
     def _spool(self, batch: Sequence[Spend]) -> None:
@@ -186,6 +208,16 @@ class SpendWriter:
         if self.failing:
             log.info("spend ledger: database back")
         self.failing = False
+
+
+def _claimer(name: str) -> int | None:
+    """The process that claimed a spool file named `….replaying-<pid>-<ns>`."""
+    return _pid_of(name.split(".replaying-", 1)[1].split("-", 1)[0]) if ".replaying-" in name else None
+
+
+def _claim_order(path: Path) -> int:
+    tail = path.name.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
 
 
 def _pid_of(text: str) -> int | None:
@@ -260,6 +292,6 @@ async def spend_by_user(database: Database, since: dt.datetime) -> dict[str, Dec
 
 def period_starts(now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
     """Start of today and of this month, UTC (the budget periods)."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     return day, day.replace(day=1)
