@@ -1,0 +1,59 @@
+"""PII detection and masking for outgoing requests: pure Python, no I/O.
+
+Speed: about 0.11 ms per KiB of prompt text (p50; p95 about 0.15 at 4 KiB, `benchmark()`); plain
+prose without numbers about 0.04. Every pattern is bounded, so adversarial input (`sk-sk-sk-…`,
+dense digit tables) stays linear: at most a few ms per KiB.
+
+Detected (structured data, validated, not just pattern-matched):
+
+* EMAIL — addresses (`git@host` SSH remotes excepted);
+* PHONE — international (`+…`, `00…`) and national numbers checked with libphonenumber against
+  `DEFAULT_REGIONS` (see `phones` for the exact rules; bare digit runs need a phone word nearby);
+* CARD — 13-19 digits (12 for Maestro), spaces or dashes allowed, card-network first digit, Luhn;
+* IBAN — country format and mod-97 checksum (python-stdnum);
+* SSN — US, `123-45-6789` or `123 45 6789`, area not 000/666/9xx, group not 00, serial not 0000;
+* IPV4 / IPV6 — valid addresses (`ipaddress`). Decision: a dotted quad with every octet ≤ 255
+  *is* an IPv4 address even when it could be a four-part version, unless the word "version",
+  "ver", "release", "build" or "v" stands right before it; three-part versions are never addresses.
+  IPv6 needs some substance (`fe80::1` yes; `::1` and `1::2`, a slice in code, no);
+* SECRET — OpenAI `sk-…`/`sk-proj-…`, AWS access key ids `AKIA…`/`ASIA…` and 40-character secret
+  keys near "aws"/"secret", GitHub `ghp_/gho_/ghs_/ghu_/ghr_/github_pat_`, Slack `xox[abprs]-`,
+  Google `AIza…`, Stripe `sk_/rk_live_/test_`, JWTs, `Bearer …` tokens, PEM private-key blocks and
+  literal values of `password=…` / `api_key: …` style assignments (code, types and templates
+  such as `password=get_password()`, `api_key: str`, `${API_KEY}` are left alone).
+
+Not detected: person names, postal addresses and other free-form data. Doing that well needs a
+statistical model (NER); none that runs offline generalises across languages within this latency
+budget (a small spaCy pipeline costs ~30 ms per text and mislabels numbers), so names pass through.
+
+Overlaps are resolved deterministically: SECRET > CARD > IBAN > SSN > EMAIL > PHONE > IPV6 > IPV4,
+then the longer finding, then the earlier one.
+
+Use: one `Masker` per request; `apply_to_chat` / `apply_to_inputs` apply a `PIIMode` to the request;
+`Masker.restore` or `Masker.stream_restorer()` put the originals back into the answer.
+"""
+
+from aigw.context.pii.bench import benchmark
+from aigw.context.pii.detector import DEFAULT_DETECTOR, PIIDetector, detect
+from aigw.context.pii.findings import Finding, PIIType
+from aigw.context.pii.masker import PLACEHOLDER, Masker, StreamRestorer
+from aigw.context.pii.phones import DEFAULT_REGIONS
+from aigw.context.pii.policy import PIIBlocked, PIIMode, apply_to_chat, apply_to_inputs, mask_json_text
+
+__all__ = [
+    "DEFAULT_DETECTOR",
+    "DEFAULT_REGIONS",
+    "PLACEHOLDER",
+    "Finding",
+    "Masker",
+    "PIIBlocked",
+    "PIIDetector",
+    "PIIMode",
+    "PIIType",
+    "StreamRestorer",
+    "apply_to_chat",
+    "apply_to_inputs",
+    "benchmark",
+    "detect",
+    "mask_json_text",
+]

@@ -1,0 +1,151 @@
+"""`PIIDetector.detect`: one regex pass for candidates, a validator per kind, overlaps resolved."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from aigw.context.pii import validators
+from aigw.context.pii.findings import Finding, PIIType, resolve_overlaps
+from aigw.context.pii.patterns import CLASSIFIER, PATTERNS, SCANNER
+from aigw.context.pii.phones import DEFAULT_REGIONS
+
+# (type, start, end) in the padded text the scanner saw
+_Span = tuple[PIIType, int, int]
+_Handler = Callable[[re.Match[str], str], list[_Span]]
+_NAME = re.compile(r"[\w-]+")
+
+
+class PIIDetector:
+    """Finds structured personal data and secrets in text. Stateless and safe to share.
+
+    `regions` are the ISO country codes national phone numbers (written without +country code)
+    are tried against; `types` limits what is reported (all types by default).
+    """
+
+    def __init__(self, *, regions: Iterable[str] = DEFAULT_REGIONS, types: Iterable[PIIType] | None = None) -> None:
+        self.regions = tuple(r.upper() for r in regions)
+        self.types = frozenset(PIIType if types is None else types)
+        handlers: dict[str, _Handler] = {
+            "pem": _whole(PIIType.SECRET),
+            "jwt": _whole(PIIType.SECRET),
+            "token": _token,
+            "bearer": _bearer,
+            "aws": _aws_secret,
+            "assign": _assign,
+            "email": _email,
+            "iban": _iban,
+            "ipv6": _ipv6,
+            "ipv4": _ipv4,
+            "number": self._number,
+        }
+        self._handlers = handlers
+        self._after = {name: PATTERNS[index + 1 :] for index, (name, _) in enumerate(PATTERNS)}
+
+    def detect(self, text: str) -> list[Finding]:
+        """Every finding in `text`, in order, never overlapping (the more specific type wins)."""
+        if not text:
+            return []
+        padded = " " + text  # the scanner consumes the character before a candidate
+        spans: list[_Span] = []
+        pos = 0
+        while (hit := SCANNER.search(padded, pos)) is not None:
+            start = hit.start() + (2 if padded[hit.start()] == "\\" and padded[hit.start() + 1] in "nrt" else 1)
+            found, pos = self._classify(padded, start)
+            spans.extend(found)
+        findings = [
+            Finding(kind, start - 1, end - 1, text[start - 1 : end - 1])
+            for kind, start, end in spans
+            if kind in self.types
+        ]
+        return resolve_overlaps(findings)
+
+    def _classify(self, text: str, start: int) -> tuple[list[_Span], int]:
+        """The findings of the first kind that matches at `start` and passes its validator, and where
+        to scan on: after the last finding, after a whole run of digits (its parts were all looked at),
+        else after `start` — a rejected candidate may still hold another one."""
+        match = CLASSIFIER.match(text, start)
+        if match is None:
+            return [], start
+        kind = match.lastgroup or ""
+        found = self._handlers[kind](match, text)  # group 0 is that kind's match, inner groups keep their names
+        if found:
+            return found, max(found[-1][2], match.end() if kind == "number" else 0)
+        for name, pattern in self._after[kind]:  # rejected: the kinds after it may still match here
+            later = pattern.match(text, start)
+            if later is not None and (found := self._handlers[name](later, text)):
+                return found, found[-1][2]
+        return [], match.end() if kind == "number" else start
+
+    def _number(self, match: re.Match[str], text: str) -> list[_Span]:
+        return validators.number_findings(text, match.start(), match.end(), self.regions)
+
+
+def _whole(kind: PIIType) -> _Handler:
+    def handler(match: re.Match[str], text: str) -> list[_Span]:
+        return [(kind, match.start(), match.end())]
+
+    return handler
+
+
+def _aws_secret(match: re.Match[str], text: str) -> list[_Span]:
+    if not validators.has_aws_context(text, match.start()):
+        return []
+    return [(PIIType.SECRET, match.start(), match.end())]
+
+
+def _token(match: re.Match[str], text: str) -> list[_Span]:
+    token = match.group()
+    # "sk-" also starts slugs and CSS names; the other prefixes are distinctive enough.
+    if token.startswith("sk-") and not validators.is_api_token(token, 3):
+        return []
+    return [(PIIType.SECRET, match.start(), match.end())]
+
+
+def _bearer(match: re.Match[str], text: str) -> list[_Span]:
+    if not validators.is_api_token(match.group("bearer_value"), 0):
+        return []
+    return [(PIIType.SECRET, *match.span("bearer_value"))]
+
+
+def _assign(match: re.Match[str], text: str) -> list[_Span]:
+    start, end = match.span("assign_value")
+    value = match.group("assign_value")
+    if value[0] not in "\"'":  # f(password=hunter2) or {token: abc123}: the bracket is code
+        value = value.rstrip(")]}")
+        end = start + len(value)
+        if not value:
+            return []
+    name = _NAME.match(text, match.start())
+    tight = text[start - 1] == "="
+    if name is None or not validators.is_assigned_secret(name.group(), match.group("assign_key"), value, tight=tight):
+        return []
+    if value[0] in "\"'":
+        start, end = start + 1, end - 1
+    return [(PIIType.SECRET, start, end)]
+
+
+def _email(match: re.Match[str], text: str) -> list[_Span]:
+    return [(PIIType.EMAIL, match.start(), match.end())] if validators.is_email(match.group()) else []
+
+
+def _iban(match: re.Match[str], text: str) -> list[_Span]:
+    end = validators.is_iban_end(text, match.start(), match.end())
+    return [(PIIType.IBAN, match.start(), end)] if end is not None else []
+
+
+def _ipv6(match: re.Match[str], text: str) -> list[_Span]:
+    return [(PIIType.IPV6, match.start(), match.end())] if validators.is_ipv6(match.group()) else []
+
+
+def _ipv4(match: re.Match[str], text: str) -> list[_Span]:
+    start, end = match.span()
+    return [(PIIType.IPV4, start, end)] if validators.is_ipv4(text, start, end) else []
+
+
+DEFAULT_DETECTOR = PIIDetector()
+
+
+def detect(text: str) -> list[Finding]:
+    """Findings in `text` with the default detector (all types, `DEFAULT_REGIONS` for phones)."""
+    return DEFAULT_DETECTOR.detect(text)
