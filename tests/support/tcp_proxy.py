@@ -30,6 +30,7 @@ class TcpProxy:
 
     def close(self) -> None:
         self.cut()
+        asyncio.run_coroutine_threadsafe(self._cancel_pipes(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         self._loop.close()
@@ -46,6 +47,13 @@ class TcpProxy:
         for writer in list(self._writers):
             writer.close()
         self._writers.clear()
+
+    async def _cancel_pipes(self) -> None:
+        current = asyncio.current_task()
+        pipes = [task for task in asyncio.all_tasks() if task is not current]
+        for task in pipes:
+            task.cancel()
+        await asyncio.gather(*pipes, return_exceptions=True)
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

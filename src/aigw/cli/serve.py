@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import shutil
+import subprocess
 import sys
 from typing import Any
 
@@ -15,7 +16,6 @@ from aigw.config import GatewayConfig
 from aigw.configfile import load_config, masked_view
 from aigw.settings import Settings, load_settings
 from aigw.store.database import Database
-from aigw.store.migrate import upgrade
 
 
 def add_commands(commands: Any) -> None:
@@ -57,6 +57,8 @@ def config_check(args: argparse.Namespace) -> int:
 
 
 def migrate_database(settings: Settings, revision: str = "head") -> str | None:
+    from aigw.store.migrate import upgrade  # Alembic only where migrations run, never in a serving process
+
     async def run() -> str | None:
         database = Database(settings.effective_database_url)
         try:
@@ -65,6 +67,16 @@ def migrate_database(settings: Settings, revision: str = "head") -> str | None:
             await database.close()
 
     return asyncio.run(run())
+
+
+def migrate_in_child_process() -> None:
+    """`aigw migrate` in a child process: Alembic and its templates then never occupy the memory of
+    the serving process. A failure is a warning: the gateway still serves from its environment."""
+    code = "from aigw.cli import main; raise SystemExit(main(['migrate']))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["unknown error"])[-1][:300]
+        print(f"aigw: warning: database migration failed ({reason}); continuing", file=sys.stderr)
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -87,10 +99,7 @@ def _serve(args: argparse.Namespace) -> int:
             "aigw: no AI_OPENAI_API_KEY: serving the stub provider (deterministic answers, no network)", file=sys.stderr
         )
     if settings.auto_migrate:
-        try:
-            migrate_database(settings)
-        except Exception as exc:  # the gateway still serves from its environment without a database
-            print(f"aigw: warning: database migration failed ({type(exc).__name__}); continuing", file=sys.stderr)
+        migrate_in_child_process()
     names = ", ".join(f"{p.name} ({p.type})" for p in config.providers)
     print(
         f"aigw: serving on http://{settings.gateway_host}:{settings.gateway_port} with providers: {names}",

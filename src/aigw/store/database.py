@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 
 _DRIVERS = {"postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
 
@@ -45,6 +46,24 @@ class Database:
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def sync_engine_for(database: Database) -> Engine:
+    """A synchronous engine on the same SQLite file (stdlib driver, same pragmas)."""
+    url = make_url(database.url).set(drivername="sqlite")
+    engine = create_engine(url, poolclass=NullPool)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "connect", _short_busy_wait)
+    return engine
+
+
+def _short_busy_wait(dbapi_connection: Any, _: Any) -> None:
+    """Used from the event loop's thread: wait at most 50 ms for a lock held by another process (the
+    CLI), then fail; the caller spools and retries rather than stalling every request."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=50")
     cursor.close()
