@@ -54,6 +54,7 @@ log = logging.getLogger("aigw.budget")
 MESSAGE_OVERHEAD_TOKENS = 8  # role and separators per message, and the reply's priming
 IMAGE_TOKENS = 48_169  # a high-detail image billed by gpt-4o-mini (2,833 + 8 tiles x 5,667), the most of any model
 _WARN_EVERY_S = 30.0
+SETTLE_WINDOW_S = 0.01  # settles wait this long to share a round trip; the hold keeps the cap safe meanwhile
 _REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")  # models that take max_completion_tokens, not max_tokens
 
 
@@ -317,9 +318,11 @@ class CostControl:
             task.add_done_callback(self._done)
 
     async def _flush_settles(self) -> None:
-        """One flusher at a time. A batch that fails is not retried: its holds expire after the
+        """One flusher at a time, after a short gather window so that one Redis round trip carries
+        the settles of many calls. A batch that fails is not retried: its holds expire after the
         ledger's reservation TTL, and the spend ledger in the database still has every call."""
         try:
+            await asyncio.sleep(SETTLE_WINDOW_S)
             while self._settles:
                 batch, self._settles = self._settles, []
                 self.alerts.notify(await self.ledger.settle_many(batch))
