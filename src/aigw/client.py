@@ -52,6 +52,7 @@ class AIClient:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
         self.provider = provider
+        self.capabilities = provider.get_capabilities()
         self.retry = retry
         self.breaker = breaker
         self.metrics = metrics

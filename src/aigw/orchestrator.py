@@ -158,7 +158,9 @@ class Orchestrator:
         provider, model = info.provider or "", info.model or ""
         if usage is not None:
             self.metrics.observe_tokens(provider, model, usage.prompt_tokens, usage.completion_tokens)
-        cost = self.costs.settle(hold, caller, trace.request_id, provider, model, usage)
+        client = self.clients.get(provider)
+        billable = client is None or client.capabilities.billable
+        cost = self.costs.settle(hold, caller, trace.request_id, provider, model, usage, billable)
         info.cost_usd = cost
         info.headers[COST_HEADER] = format_usd(cost)
         return cost

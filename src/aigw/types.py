@@ -111,6 +111,7 @@ class Capabilities:
     tasks: frozenset[TaskKind]
     streaming: bool = True
     models: tuple[str, ...] = ()  # models it is known to serve; empty means "whatever it is asked"
+    billable: bool = True  # False: answers cost nothing (local, deterministic), whatever the model name
 
 
 @dataclass(slots=True)

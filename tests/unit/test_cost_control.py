@@ -522,6 +522,17 @@ async def test_settle_without_budgets_still_prices_and_records(spend_writer: Spe
     await costs.close()
 
 
+async def test_a_provider_that_is_not_billable_costs_nothing_and_frees_its_hold(spend_writer: SpendWriter) -> None:
+    costs = make_costs(PolicyConfig(budget_daily=1.0), spend_writer)
+    hold = await costs.reserve(MASTER, chat("gpt-4o", max_tokens=100), ["gpt-4o"], Trace("req-1"))
+    usage = Usage(10, 20, 30)
+    assert costs.settle(hold, MASTER, "req-1", "stub", "gpt-4o", usage, billable=False) == 0
+    await costs.close()
+    now = await usage_of(costs)
+    assert (now.spent_micros, now.reserved_micros) == (0, 0), "the stub's answers are free; the hold is gone"
+    assert spend_writer.pending == 1, "its usage is still recorded"
+
+
 async def test_release_frees_the_hold_and_spends_nothing(spend_writer: SpendWriter) -> None:
     costs = make_costs(PolicyConfig(budget_daily=1.0, budget_monthly=10.0), spend_writer)
     hold = await costs.reserve(MASTER, chat("gpt-4o", max_tokens=1000), ["gpt-4o"], Trace("req-1"))

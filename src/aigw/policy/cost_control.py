@@ -209,13 +209,24 @@ class CostControl:
         return Hold(reservation, worst)
 
     def settle(
-        self, hold: Hold, caller: Caller, request_id: str, provider: str, model: str, usage: Usage | None
+        self,
+        hold: Hold,
+        caller: Caller,
+        request_id: str,
+        provider: str,
+        model: str,
+        usage: Usage | None,
+        billable: bool = True,
     ) -> Decimal:
-        """Price the call, record it, and settle its hold in the background. Returns the cost in USD."""
+        """Price the call, record it, and settle its hold in the background. Returns the cost in USD.
+        A provider that is not billable (the local stub) costs nothing whatever the model is called."""
         if hold.settled:
             return Decimal(0)
         hold.settled = True
-        micros = self.prices.cost_micros(model, usage) if usage is not None else hold.worst_micros
+        if not billable:
+            micros = 0
+        else:
+            micros = self.prices.cost_micros(model, usage) if usage is not None else hold.worst_micros
         cost = micros_to_usd(micros)
         self.metrics.observe_cost(provider, model, float(cost))
         if self.spend is not None and (micros or usage is not None):

@@ -46,7 +46,10 @@ class StubProvider(AIProvider):
 
     def get_capabilities(self) -> Capabilities:
         return Capabilities(
-            tasks=frozenset({TaskKind.CHAT, TaskKind.EMBEDDINGS}), streaming=True, models=self.config.models
+            billable=False,
+            tasks=frozenset({TaskKind.CHAT, TaskKind.EMBEDDINGS}),
+            streaming=True,
+            models=self.config.models,
         )
 
     async def list_models(self) -> list[str]:
