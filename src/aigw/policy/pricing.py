@@ -34,6 +34,7 @@ from aigw.types import Usage
 
 PRICES_FILE = "prices.yaml"
 MAX_DEFAULTED_MODELS = 200  # model names come from callers: remember a bounded number of them
+MAX_RESOLVED_MODELS = 1024  # model name -> table key, memoized: resolving scans the table
 _MICRO = Decimal(1_000_000)
 
 
@@ -95,6 +96,7 @@ class PriceTable:
         self.default = default
         self._rates: dict[ModelPrice, tuple[Decimal, Decimal]] = {}
         self._defaulted: dict[str, None] = {}
+        self._resolved: dict[str, str | None] = {}
 
     @classmethod
     def load(
@@ -105,6 +107,16 @@ class PriceTable:
 
     def resolve(self, model: str) -> str | None:
         """The table key that prices `model`, or None when the default price applies."""
+        try:
+            return self._resolved[model]
+        except KeyError:
+            pass
+        found = self._resolve(model)
+        if len(self._resolved) < MAX_RESOLVED_MODELS:  # model names come from callers: a bounded memo
+            self._resolved[model] = found
+        return found
+
+    def _resolve(self, model: str) -> str | None:
         name = model.strip().lower()
         if name in self._exact:
             return name
