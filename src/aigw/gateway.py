@@ -20,7 +20,8 @@ from aigw.observability.metrics import GatewayMetrics
 from aigw.observability.tracing import TraceStore
 from aigw.orchestrator import Orchestrator
 from aigw.policy.alerts import BudgetAlerts
-from aigw.policy.budget import InProcessBudgetLedger, RedisBudgetLedger
+from aigw.policy.budget import InProcessBudgetLedger
+from aigw.policy.budget_redis import RedisBudgetLedger
 from aigw.policy.config import PolicyConfig
 from aigw.policy.cost_control import CostControl
 from aigw.policy.engine import PolicyEngine
@@ -49,7 +50,7 @@ class Gateway:
         self.secret_sink: Callable[[str], None] | None = None  # the log scrubber learns keys of swapped-in providers
         self._routing_applied: dict[str, Any] | None = None
         self._swap_lock = asyncio.Lock()
-        self._retiring: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self.database = Database(settings.effective_database_url)
         self.redis = connect_redis(settings.redis_url) if settings.redis_url else None
         self.control = ControlState.from_settings(settings)
@@ -201,14 +202,14 @@ class Gateway:
                 await client.provider.close()
 
     def _keep(self, task: asyncio.Task[Any]) -> None:
-        self._retiring.add(task)
-        task.add_done_callback(self._retiring.discard)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
         self.ready = False
-        for task in list(self._retiring):
-            task.cancel()  # retiring clients close now
-        await asyncio.gather(*self._retiring, return_exceptions=True)
+        for task in list(self._tasks):
+            task.cancel()  # a swap in progress stops; retiring clients close now
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.costs.close()
         await self.spend.close()
         await self.sync.close()

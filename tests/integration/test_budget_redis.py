@@ -17,9 +17,9 @@ from aigw.policy.budget import (
     BudgetExceeded,
     BudgetLedger,
     BudgetScope,
-    RedisBudgetLedger,
     ThresholdCrossed,
 )
+from aigw.policy.budget_redis import RedisBudgetLedger
 from aigw.store.redis import connect_redis
 from tests.unit.fakes import FakeClock
 from tests.unit.test_budget import CALLS, CAP_USD, WORST_MICROS, at, check_outcome, global_scope, run_calls

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,20 +11,10 @@ from sqlalchemy import inspect
 
 from aigw.store.database import Database
 from aigw.store.migrate import current_revision, downgrade, head_revision, upgrade
-from tests.support.databases import postgres_database
 from tests.support.processes import AIGW
 
 pytestmark = pytest.mark.integration
 TABLES = {"ai_config", "ai_feature_flags", "ai_api_keys", "ai_spend", "ai_audit_log"}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'aigw.db'}"
-    else:
-        with postgres_database() as url:
-            yield url
 
 
 async def _tables(database: Database) -> set[str]:

@@ -14,7 +14,7 @@ import os
 import socket
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,6 @@ from aigw.store.database import Database
 from aigw.store.migrate import upgrade
 from aigw.store.models import SpendRecord
 from aigw.store.spend import Spend, SpendWriter, period_starts, spend_by_key, spend_by_user
-from tests.support.databases import postgres_database
 
 pytestmark = pytest.mark.integration
 
@@ -38,15 +37,6 @@ WRITE_BOUND_S = INTERVAL_S + 2.0  # the background task writes within its interv
 
 
 # Fixtures and helpers ------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'aigw.db'}"
-    else:
-        with postgres_database() as url:
-            yield url
 
 
 @pytest.fixture
