@@ -19,6 +19,7 @@ from aigw.control.sync import ControlSync
 from aigw.observability.metrics import GatewayMetrics
 from aigw.observability.tracing import TraceStore
 from aigw.orchestrator import Orchestrator
+from aigw.policy.admission import AdmissionStore, LocalAdmission, RedisAdmission
 from aigw.policy.alerts import BudgetAlerts
 from aigw.policy.budget import InProcessBudgetLedger
 from aigw.policy.budget_redis import RedisBudgetLedger
@@ -60,17 +61,21 @@ class Gateway:
         self._budget_caps: tuple[float | None, ...] = ()
         self._seeding: asyncio.Task[None] | None = None
         self.plane = ControlPlane(self.database, ChangeBus(self.database, self.redis))
-        limiter = RedisRateLimiter(self.redis) if self.redis is not None else InProcessRateLimiter()
-        self.policy = PolicyEngine(limiter, lambda: self.control.policy)
         ledger = RedisBudgetLedger(self.redis) if self.redis is not None else InProcessBudgetLedger()
         spool = settings.state_dir / f"spend-spool-{os.getpid()}.jsonl"  # one per process: workers share the folder
         self.spend = SpendWriter(self.database, spool, spool_glob="spend-spool-*.jsonl")
         alerts = BudgetAlerts(self.metrics, lambda: self.control.policy.alert_webhook_url)
         self.costs = CostControl(ledger, lambda: self.control.policy, self.metrics, alerts, self.spend)
+        self.policy = PolicyEngine(self._admission(ledger), lambda: self.control.policy, self.costs)
         self.orchestrator = Orchestrator(
             router, self.clients, self.metrics, flags=lambda: self.control.flags, policy=self.policy, costs=self.costs
         )
         self.ready = False
+
+    def _admission(self, ledger: RedisBudgetLedger | InProcessBudgetLedger) -> AdmissionStore:
+        if self.redis is not None and isinstance(ledger, RedisBudgetLedger):
+            return RedisAdmission(RedisRateLimiter(self.redis), ledger)
+        return LocalAdmission(InProcessRateLimiter(), ledger)
 
     @classmethod
     def from_environment(cls) -> Gateway:

@@ -1,7 +1,7 @@
 """The orchestrator: one request's pipeline, from routing to an answer, readable top to bottom.
 
-kill switch -> policy (model allowed, rate limits) -> routes for the model
--> budget hold (worst case) -> for each route (primary, then fallbacks):
+kill switch -> policy (model allowed) -> routes for the model
+-> admission (rate limits and budget hold of the worst case, together) -> for each route (primary, then fallbacks):
     client (breaker, retries, timeout) -> provider
 -> usage and cost accounting (settles the hold) -> answer (or the last failure, as a GatewayError)
 """
@@ -23,6 +23,7 @@ from aigw.errors import (
 )
 from aigw.observability.metrics import GatewayMetrics
 from aigw.observability.tracing import Trace
+from aigw.policy.admission import LocalAdmission
 from aigw.policy.alerts import BudgetAlerts
 from aigw.policy.budget import InProcessBudgetLedger
 from aigw.policy.caller import Caller
@@ -66,9 +67,11 @@ class Orchestrator:
         costs: CostControl | None = None,
     ) -> None:
         self.router = router
-        self.policy = policy or PolicyEngine(InProcessRateLimiter(), PolicyConfig)
         self.costs = costs or CostControl(
             InProcessBudgetLedger(), PolicyConfig, metrics, BudgetAlerts(metrics, lambda: None)
+        )
+        self.policy = policy or PolicyEngine(
+            LocalAdmission(InProcessRateLimiter(), self.costs.ledger), PolicyConfig, self.costs
         )
         self.clients = clients
         self.metrics = metrics
@@ -102,8 +105,7 @@ class Orchestrator:
             raise ServiceUnavailableError(
                 f"{request.kind.value} is switched off on this gateway (flag {task_flag})", code="task_disabled"
             )
-        admission = await self.policy.admit(caller, request, trace)
-        info.headers.update(admission.headers)
+        self.policy.check_model(caller, request)
         clients = self.clients  # this call keeps its clients even if a configuration swap replaces them
         with trace.span("route", model=request.model) as span:
             routes = self.router.routes(request.model, request.kind, sticky_key=caller.user or caller.key_id)
@@ -112,7 +114,9 @@ class Orchestrator:
             raise NotFoundError(
                 f"The model '{request.model}' is not served by this gateway", code="model_not_found", param="model"
             )
-        hold = await self.costs.reserve(caller, request, [r.model for r in routes], trace)
+        admission = await self.policy.admit(caller, request, [r.model for r in routes], trace)
+        info.headers.update(admission.headers)
+        hold = admission.hold
         try:
             return await self._call_routes(request, routes, clients, caller, trace, info, hold)
         except BaseException:

@@ -205,6 +205,20 @@ async def test_settle_is_idempotent_across_replicas(ledgers: tuple[RedisBudgetLe
     assert (usage.spent_micros, usage.reserved_micros) == (700, 0)
 
 
+async def test_settle_many_settles_a_batch_in_one_call_once(
+    ledgers: tuple[RedisBudgetLedger, RedisBudgetLedger],
+) -> None:
+    a, b = ledgers
+    glob, key = global_scope(0.002), BudgetScope("key:abc", "daily", 0.0007)
+    held = [await a.reserve([glob, key], 0.0003), await a.reserve([glob], 0.0004), await a.reserve([key], 0.0003)]
+    batch = [(held[0], 300), (held[1], 0), (held[2], 300)]  # the second is released
+    crossed = await b.settle_many(batch)
+    assert [(c.scope.name, c.threshold, c.spent_usd) for c in crossed] == [("key:abc", 0.8, 0.0006)]  # 600 of 700
+    assert await b.settle_many(batch) == ()  # settled already: nothing changes
+    usage = await a.usage(glob), await a.usage(key)
+    assert [(u.spent_micros, u.reserved_micros) for u in usage] == [(300, 0), (600, 0)]
+
+
 async def test_concurrent_settles_of_one_reservation_count_once(
     ledgers: tuple[RedisBudgetLedger, RedisBudgetLedger],
 ) -> None:

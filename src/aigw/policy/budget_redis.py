@@ -10,6 +10,7 @@ they work whether or not the client decodes responses.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Unpack
 
@@ -28,8 +29,21 @@ from aigw.policy.budget import (
 
 DEFAULT_REDIS_PREFIX = "aigw:budget:"
 
-_LUA_COMMON = """
-local function prune(hash, holds, now, ttl)
+
+@dataclass(frozen=True, slots=True)
+class ScriptCall:
+    """One reservation's part of a script call: its keys and arguments."""
+
+    reservation: Reservation
+    keys: list[str]
+    args: list[str | int]
+
+
+# Reserve and settle as Lua functions, so that other scripts (one-round-trip admission) can run them.
+# A reservation over `n` scopes has its keys at KEYS[k0 + 1 .. k0 + 2n + 1]: hash_1, holds_1, ..., hash_n, holds_n,
+# marker; its arguments start after ARGV[a0] (see `_reserve_args` and `_settle_args` for their order).
+BUDGET_LUA = """
+local function budget_prune(hash, holds, now, ttl)
   local expired = redis.call('ZRANGEBYSCORE', holds, '-inf', now)
   if #expired == 0 then return end
   local total = 0
@@ -41,82 +55,111 @@ local function prune(hash, holds, now, ttl)
   redis.call('PEXPIRE', hash, ttl)
 end
 
-local function field(hash, name)
+local function budget_field(hash, name)
   return tonumber(redis.call('HGET', hash, name) or '0')
+end
+
+-- ARGV after a0: now_ms, amount, member, hold_until_ms, marker_ttl_ms, refusal_label ('' for none),
+-- then per scope: cap, key_ttl_ms. Returns nil when every scope has room, else
+-- {0, then per refusing scope: index, spent, reserved, alerted (0/1)}. Changes nothing but pruning and alerts.
+local function budget_check(k0, a0, n)
+  local now, amount, label = ARGV[a0 + 1], tonumber(ARGV[a0 + 2]), ARGV[a0 + 6]
+  local refused = {0}
+  for i = 1, n do
+    local hash, holds, ttl = KEYS[k0 + 2 * i - 1], KEYS[k0 + 2 * i], ARGV[a0 + 6 + 2 * i]
+    budget_prune(hash, holds, now, ttl)
+    local spent, reserved = budget_field(hash, 'spent'), budget_field(hash, 'reserved')
+    if spent + reserved + amount > tonumber(ARGV[a0 + 5 + 2 * i]) then
+      local alerted = 0
+      if label ~= '' and redis.call('HSETNX', hash, 'alert:' .. label, '1') == 1 then
+        alerted = 1
+        redis.call('PEXPIRE', hash, ttl)
+      end
+      for _, value in ipairs({i, spent, reserved, alerted}) do table.insert(refused, value) end
+    end
+  end
+  if #refused > 1 then return refused end
+  return nil
+end
+
+local function budget_hold(k0, a0, n)
+  for i = 1, n do
+    local hash, holds, ttl = KEYS[k0 + 2 * i - 1], KEYS[k0 + 2 * i], ARGV[a0 + 6 + 2 * i]
+    redis.call('HINCRBY', hash, 'reserved', ARGV[a0 + 2])
+    redis.call('ZADD', holds, ARGV[a0 + 4], ARGV[a0 + 3])
+    redis.call('PEXPIRE', hash, ttl)
+    redis.call('PEXPIRE', holds, ttl)
+  end
+  redis.call('SET', KEYS[k0 + 2 * n + 1], '1', 'PX', ARGV[a0 + 5])
+end
+
+-- ARGV after a0: actual, member, -amount, k, label_1..label_k, then per scope: key_ttl_ms, level_1..level_k.
+-- Returns {0} when already settled, else {1, then per first crossing: scope index, threshold index, spent}.
+local function budget_settle(k0, a0, n)
+  if redis.call('DEL', KEYS[k0 + 2 * n + 1]) == 0 then return {0} end
+  local actual, member, k = tonumber(ARGV[a0 + 1]), ARGV[a0 + 2], tonumber(ARGV[a0 + 4])
+  local out = {1}
+  for i = 1, n do
+    local hash, holds = KEYS[k0 + 2 * i - 1], KEYS[k0 + 2 * i]
+    local at = a0 + 4 + k + (i - 1) * (k + 1)
+    local ttl = ARGV[at + 1]
+    if redis.call('ZREM', holds, member) == 1 then
+      redis.call('HINCRBY', hash, 'reserved', ARGV[a0 + 3])
+    end
+    if actual > 0 then
+      local spent = redis.call('HINCRBY', hash, 'spent', ARGV[a0 + 1])
+      for j = 1, k do
+        local label = 'alert:' .. ARGV[a0 + 4 + j]
+        if spent >= tonumber(ARGV[at + 1 + j]) and redis.call('HSETNX', hash, label, '1') == 1 then
+          for _, value in ipairs({i, j, spent}) do table.insert(out, value) end
+        end
+      end
+    end
+    redis.call('PEXPIRE', hash, ttl)
+    redis.call('PEXPIRE', holds, ttl)
+  end
+  return out
+end
+
+-- `count` settles: from ARGV[a0 + 1] on, per settle: its scope count n, its argument count m, its m arguments;
+-- from KEYS[k0 + 1] on, per settle its 2n + 1 keys. Returns, per settle, the length of its result then the result.
+local function budget_settle_batch(k0, a0, count)
+  local out = {}
+  for _ = 1, count do
+    local n, m = tonumber(ARGV[a0 + 1]), tonumber(ARGV[a0 + 2])
+    local result = budget_settle(k0, a0 + 2, n)
+    out[#out + 1] = #result
+    for _, value in ipairs(result) do out[#out + 1] = value end
+    k0, a0 = k0 + 2 * n + 1, a0 + 2 + m
+  end
+  return out
 end
 """
 
-# KEYS: hash_1, holds_1, ..., hash_n, holds_n, marker
-# ARGV: now_ms, amount, member, hold_until_ms, marker_ttl_ms, refusal_label ('' for none),
-#       then per scope: cap, key_ttl_ms
-# Returns {1} when reserved, else {0, then per refusing scope: index, spent, reserved, alerted (0/1)}.
+# KEYS: one reservation's keys. ARGV: its reserve arguments. Returns {1} when reserved, else budget_check's refusal.
 _RESERVE_LUA = (
-    _LUA_COMMON
+    BUDGET_LUA
     + """
-local now, amount, member = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local n = (#KEYS - 1) / 2
-local refused = {0}
-for i = 1, n do
-  local hash, holds, ttl = KEYS[2 * i - 1], KEYS[2 * i], ARGV[6 + 2 * i]
-  prune(hash, holds, now, ttl)
-  local spent, reserved = field(hash, 'spent'), field(hash, 'reserved')
-  if spent + reserved + amount > tonumber(ARGV[5 + 2 * i]) then
-    local alerted = 0
-    if ARGV[6] ~= '' and redis.call('HSETNX', hash, 'alert:' .. ARGV[6], '1') == 1 then
-      alerted = 1
-      redis.call('PEXPIRE', hash, ttl)
-    end
-    for _, value in ipairs({i, spent, reserved, alerted}) do table.insert(refused, value) end
-  end
-end
-if #refused > 1 then return refused end
-for i = 1, n do
-  local hash, holds, ttl = KEYS[2 * i - 1], KEYS[2 * i], ARGV[6 + 2 * i]
-  redis.call('HINCRBY', hash, 'reserved', ARGV[2])
-  redis.call('ZADD', holds, ARGV[4], member)
-  redis.call('PEXPIRE', hash, ttl)
-  redis.call('PEXPIRE', holds, ttl)
-end
-redis.call('SET', KEYS[#KEYS], '1', 'PX', ARGV[5])
+local refused = budget_check(0, 0, n)
+if refused then return refused end
+budget_hold(0, 0, n)
 return {1}
 """
 )
 
-# KEYS: hash_1, holds_1, ..., hash_n, holds_n, marker
-# ARGV: actual, member, -amount, k, label_1..label_k, then per scope: key_ttl_ms, level_1..level_k
-# Returns {0} when already settled, else {1, then per first crossing: scope index, threshold index, spent}.
-_SETTLE_LUA = """
-if redis.call('DEL', KEYS[#KEYS]) == 0 then return {0} end
-local actual, member, k = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[4])
-local n = (#KEYS - 1) / 2
-local out = {1}
-for i = 1, n do
-  local hash, holds = KEYS[2 * i - 1], KEYS[2 * i]
-  local at = 4 + k + (i - 1) * (k + 1)
-  local ttl = ARGV[at + 1]
-  if redis.call('ZREM', holds, member) == 1 then
-    redis.call('HINCRBY', hash, 'reserved', ARGV[3])
-  end
-  if actual > 0 then
-    local spent = redis.call('HINCRBY', hash, 'spent', ARGV[1])
-    for j = 1, k do
-      if spent >= tonumber(ARGV[at + 1 + j]) and redis.call('HSETNX', hash, 'alert:' .. ARGV[4 + j], '1') == 1 then
-        for _, value in ipairs({i, j, spent}) do table.insert(out, value) end
-      end
-    end
-  end
-  redis.call('PEXPIRE', hash, ttl)
-  redis.call('PEXPIRE', holds, ttl)
-end
-return out
-"""
+# KEYS: one reservation's keys. ARGV: its settle arguments.
+_SETTLE_LUA = BUDGET_LUA + "\nreturn budget_settle(0, 0, (#KEYS - 1) / 2)\n"
+
+# KEYS and ARGV: `settle_batch_input`'s. Returns what budget_settle_batch does.
+_SETTLE_BATCH_LUA = BUDGET_LUA + "\nreturn budget_settle_batch(0, 1, tonumber(ARGV[1]))\n"
 
 # KEYS: hash, holds. ARGV: now_ms, key_ttl_ms. Returns {spent, reserved}.
 _USAGE_LUA = (
-    _LUA_COMMON
+    BUDGET_LUA
     + """
-prune(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
-return {field(KEYS[1], 'spent'), field(KEYS[1], 'reserved')}
+budget_prune(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+return {budget_field(KEYS[1], 'spent'), budget_field(KEYS[1], 'reserved')}
 """
 )
 
@@ -143,14 +186,20 @@ class RedisBudgetLedger(LedgerBase):
         self._close_client = close_client
         self._reserve_script = client.register_script(_RESERVE_LUA)
         self._settle_script = client.register_script(_SETTLE_LUA)
+        self._settle_batch_script = client.register_script(_SETTLE_BATCH_LUA)
         self._usage_script = client.register_script(_USAGE_LUA)
 
-    async def reserve(self, scopes: Sequence[BudgetScope], amount_usd: float | Decimal) -> Reservation:
+    @property
+    def client(self) -> Redis:
+        return self._client
+
+    def reserve_input(self, scopes: Sequence[BudgetScope], amount_usd: float | Decimal) -> ScriptCall:
+        """What `budget_check` and `budget_hold` take to hold `amount_usd` in `scopes`."""
         ordered, amount, now = self._prepare(scopes, amount_usd)
         keys = [s.period_key(now) for s in ordered]
         reservation = self._reservation(ordered, keys, amount, now)
         if not ordered:
-            return reservation
+            return ScriptCall(reservation, [], [])
         ttls = [self._ttl_ms(key, now) for key in keys]
         args: list[str | int] = [
             _ms(now),
@@ -162,11 +211,25 @@ class RedisBudgetLedger(LedgerBase):
         ]
         for scope, ttl in zip(ordered, ttls, strict=True):
             args += [usd_to_micros(scope.cap_usd, round_up=False), ttl]
-        result = await self._reserve_script(keys=self._keys(reservation), args=args)
-        values = [int(v) for v in result]
+        return ScriptCall(reservation, self._keys(reservation), args)
+
+    def reserved(self, call: ScriptCall, reply: Sequence[Any]) -> Reservation:
+        """The reservation when the reply says it was held; else raises BudgetExceeded."""
+        values = [int(v) for v in reply]
         if values[0] == 1:
-            return reservation
-        raise self._refused(ordered, keys, amount, values[1:])
+            return call.reservation
+        reservation = call.reservation
+        raise self._refused(reservation.scopes, reservation.period_keys, reservation.amount_micros, values[1:])
+
+    def settle_input(self, reservation: Reservation, actual: int) -> ScriptCall:
+        """What `budget_settle` takes to settle `reservation` at `actual` micro-dollars."""
+        return ScriptCall(reservation, self._keys(reservation), self._settle_args(reservation, actual))
+
+    async def reserve(self, scopes: Sequence[BudgetScope], amount_usd: float | Decimal) -> Reservation:
+        call = self.reserve_input(scopes, amount_usd)
+        if not call.keys:
+            return call.reservation
+        return self.reserved(call, await self._reserve_script(keys=call.keys, args=call.args))
 
     async def settle(self, reservation: Reservation, actual_usd: float | Decimal) -> tuple[ThresholdCrossed, ...]:
         return await self._finish(reservation, usd_to_micros(actual_usd))
@@ -214,8 +277,8 @@ class RedisBudgetLedger(LedgerBase):
     async def _finish(self, reservation: Reservation, actual: int) -> tuple[ThresholdCrossed, ...]:
         if not reservation.scopes:
             return ()
-        result = await self._settle_script(keys=self._keys(reservation), args=self._settle_args(reservation, actual))
-        return self._crossings(reservation, result)
+        call = self.settle_input(reservation, actual)
+        return self.crossings(reservation, await self._settle_script(keys=call.keys, args=call.args))
 
     async def settle_many(self, settles: Sequence[tuple[Reservation, int]]) -> tuple[ThresholdCrossed, ...]:
         todo = [(r, actual) for r, actual in settles if r.scopes]
@@ -223,13 +286,31 @@ class RedisBudgetLedger(LedgerBase):
             return ()
         if len(todo) == 1:
             return await self._finish(*todo[0])
-        async with self._client.pipeline(transaction=False) as pipe:
-            for reservation, actual in todo:
-                await self._settle_script(
-                    keys=self._keys(reservation), args=self._settle_args(reservation, actual), client=pipe
-                )
-            results = await pipe.execute()
-        return tuple(c for (r, _), result in zip(todo, results, strict=True) for c in self._crossings(r, result))
+        keys, args = self.settle_batch_input(todo)
+        return self.batch_crossings(todo, await self._settle_batch_script(keys=keys, args=[len(todo), *args]))
+
+    def settle_batch_input(self, settles: Sequence[tuple[Reservation, int]]) -> tuple[list[str], list[str | int]]:
+        """Keys and arguments of `budget_settle_batch` for `settles` (each with scopes), without the count."""
+        keys: list[str] = []
+        args: list[str | int] = []
+        for reservation, actual in settles:
+            call = self.settle_input(reservation, actual)
+            keys += call.keys
+            args += [len(reservation.scopes), len(call.args), *call.args]
+        return keys, args
+
+    def batch_crossings(
+        self, settles: Sequence[tuple[Reservation, int]], reply: Sequence[Any]
+    ) -> tuple[ThresholdCrossed, ...]:
+        """The thresholds crossed, from what `budget_settle_batch` returned for `settles`."""
+        values = [int(v) for v in reply]
+        crossed: list[ThresholdCrossed] = []
+        at = 0
+        for reservation, _ in settles:
+            length = values[at]
+            crossed += self.crossings(reservation, values[at + 1 : at + 1 + length])
+            at += 1 + length
+        return tuple(crossed)
 
     def _settle_args(self, reservation: Reservation, actual: int) -> list[str | int]:
         now = self._clock()
@@ -239,7 +320,7 @@ class RedisBudgetLedger(LedgerBase):
             args += [self._ttl_ms(key, now), *self._levels(scope)]
         return args
 
-    def _crossings(self, reservation: Reservation, result: Any) -> tuple[ThresholdCrossed, ...]:
+    def crossings(self, reservation: Reservation, result: Any) -> tuple[ThresholdCrossed, ...]:
         values = [int(v) for v in result]
         crossed: list[ThresholdCrossed] = []
         for at in range(1, len(values), 3):
@@ -249,7 +330,7 @@ class RedisBudgetLedger(LedgerBase):
         return tuple(crossed)
 
     def _refused(
-        self, scopes: tuple[BudgetScope, ...], keys: list[str], amount: int, values: list[int]
+        self, scopes: tuple[BudgetScope, ...], keys: Sequence[str], amount: int, values: list[int]
     ) -> BudgetExceeded:
         threshold = self._refusal_threshold
         crossed = [

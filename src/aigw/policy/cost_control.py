@@ -58,6 +58,18 @@ SETTLE_WINDOW_S = 0.01  # settles wait this long to share a round trip; the hold
 _REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")  # models that take max_completion_tokens, not max_tokens
 
 
+@dataclass(frozen=True, slots=True)
+class BudgetPlan:
+    """The budgets a call must hold money in, and how much: its worst case in micro-dollars."""
+
+    scopes: tuple[BudgetScope, ...]
+    worst_micros: int
+
+    @property
+    def worst_usd(self) -> Decimal:
+        return micros_to_usd(self.worst_micros)
+
+
 @dataclass(slots=True)
 class Hold:
     """What one call holds in the budgets until it is settled."""
@@ -172,13 +184,15 @@ class CostControl:
 
     # Reserve / settle -----------------------------------------------------------------------------
 
-    async def reserve(self, caller: Caller, request: AIRequest, models: Iterable[str], trace: Trace) -> Hold:
-        """Hold the worst case of the most expensive of `models` (the routes that may serve)."""
+    def plan(self, caller: Caller, request: AIRequest, models: Iterable[str]) -> BudgetPlan:
+        """The budgets that apply and the worst case to hold in them: that of the most expensive of
+        `models` (the routes that may serve). Sets an output cap on a request that has none, and
+        refuses (400 `request_cost_too_high`) one that alone passes the per-request cap."""
         policy = self._policy()
         scopes = self.scopes(caller)
         cap = policy.max_request_cost
         if not scopes and cap is None:
-            return Hold(None, 0)
+            return BudgetPlan((), 0)
         output = output_cap(request)
         if output is None:
             assert isinstance(request, ChatRequest)
@@ -193,20 +207,46 @@ class CostControl:
                 "send a shorter prompt or a lower max_tokens",
                 code="request_cost_too_high",
             )
-        if not scopes:
-            return Hold(None, worst)
-        with trace.span("budget", scopes=len(scopes), worst_usd=float(micros_to_usd(worst))) as span:
+        return BudgetPlan(tuple(scopes), worst)
+
+    async def reserve(self, caller: Caller, request: AIRequest, models: Iterable[str], trace: Trace) -> Hold:
+        """Hold the worst case of the most expensive of `models` in every budget that applies (see `plan`)."""
+        plan = self.plan(caller, request, models)
+        if not plan.scopes:
+            return Hold(None, plan.worst_micros)
+        with trace.span("budget", scopes=len(plan.scopes), worst_usd=float(plan.worst_usd)) as span:
             try:
-                reservation = await self.ledger.reserve(scopes, micros_to_usd(worst))
+                reservation = await self.ledger.reserve(plan.scopes, plan.worst_usd)
             except BudgetExceeded as exc:
                 span.fail("budget_exceeded")
-                self.alerts.notify(exc.crossed)
-                self.metrics.observe_budget_refusal(exc.scope.name.split(":", 1)[0] + ":" + exc.scope.period)
-                raise _refusal(exc) from None
+                raise self.refusal(exc) from None
             except Exception as exc:  # the ledger's store is away
                 span.fail("ledger_unavailable")
-                return self._ledger_down(exc, policy, worst)
-        return Hold(reservation, worst)
+                return self.unheld(exc, plan)
+        return Hold(reservation, plan.worst_micros)
+
+    def refusal(self, exc: BudgetExceeded) -> RateLimitError:
+        """The answer to a call a budget refused; alerts and metrics told."""
+        self.alerts.notify(exc.crossed)
+        self.metrics.observe_budget_refusal(exc.scope.name.split(":", 1)[0] + ":" + exc.scope.period)
+        return _refusal(exc)
+
+    def unheld(self, exc: Exception, plan: BudgetPlan) -> Hold:
+        """The budget store is away: admit without a hold, or refuse when the policy fails closed."""
+        self.metrics.observe_policy_store_error("budget")
+        self._warn("budget store unavailable", exc)
+        if plan.scopes and self._policy().budget_fail_closed:
+            raise RateLimitError(
+                "Budgets cannot be checked right now and this gateway refuses unchecked calls; retry shortly",
+                code="budget_unavailable",
+                headers={"retry-after": "1"},
+            )
+        return Hold(None, plan.worst_micros)
+
+    def take_settles(self, most: int) -> list[tuple[Reservation, int]]:
+        """Up to `most` queued settles, for a caller that sends them to the ledger's store itself."""
+        taken, self._settles = self._settles[:most], self._settles[most:]
+        return taken
 
     def settle(
         self,
@@ -344,17 +384,6 @@ class CostControl:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             self._warn("budget settle failed", task.exception())
-
-    def _ledger_down(self, exc: Exception, policy: PolicyConfig, worst: int) -> Hold:
-        self.metrics.observe_policy_store_error("budget")
-        self._warn("budget store unavailable", exc)
-        if policy.budget_fail_closed:
-            raise RateLimitError(
-                "Budgets cannot be checked right now and this gateway refuses unchecked calls; retry shortly",
-                code="budget_unavailable",
-                headers={"retry-after": "1"},
-            )
-        return Hold(None, worst)
 
     def _warn(self, message: str, exc: BaseException | None) -> None:
         now = time.monotonic()

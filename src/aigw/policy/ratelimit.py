@@ -69,7 +69,7 @@ class RateLimitDecision:
 
 
 UNLIMITED = RateLimit(name="", limit=0, cost=0)
-_NO_LIMITS = RateLimitDecision(allowed=True, limit=UNLIMITED, remaining=-1, reset_after=0.0, retry_after=0.0)
+NO_LIMITS = RateLimitDecision(allowed=True, limit=UNLIMITED, remaining=-1, reset_after=0.0, retry_after=0.0)
 
 
 class RateLimiterUnavailable(Exception):
@@ -182,7 +182,7 @@ class InProcessRateLimiter:
 
     async def check(self, limits: Sequence[RateLimit]) -> RateLimitDecision:
         if not limits:
-            return _NO_LIMITS
+            return NO_LIMITS
         _require_distinct(limits)
         now = self._now()
         self._drop_idle(now)
@@ -247,97 +247,115 @@ class InProcessRateLimiter:
                 del self._by_window[window]
 
 
-# KEYS: for each limit its log (a sorted set: score = admission time in µs, member "<time>:<tag>:<cost>") then its
-# total (a string). ARGV: a tag unique to this call, then for each limit: limit, window in µs, cost.
-# Returns: allowed (1/0), then for each limit: fits (1/0), its total before this request, retry and reset in µs.
-_CHECK_SCRIPT = """
-if redis.replicate_commands then redis.replicate_commands() end
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local stamp = string.format('%.0f', now)
-local tag = ARGV[1]
-local n = #KEYS / 2
-
-local function cost_of(member)
+# The sliding-window check as Lua functions, so that other scripts (one-round-trip admission) can run it.
+# `n` limits; limit i has its keys at KEYS[k0 + 2i - 1] (log: a sorted set, score = admission time in µs, member
+# "<time>:<tag>:<cost>") and KEYS[k0 + 2i] (its total, a string), its arguments at ARGV[a0 + 3i - 2 .. a0 + 3i]:
+# limit, window in µs, cost. `rate_limits_check` reads and prunes; `rate_limits_reply` records the request when
+# `commit` is true and returns: allowed (1/0), then for each limit: fits (1/0), its total before this request,
+# retry and reset in µs.
+RATE_LIMIT_LUA = """
+local function rl_cost_of(member)
   return tonumber(string.match(member, ':(%d+)$')) or 0
 end
 
-local function sum_of(log)
+local function rl_sum_of(log)
   local sum = 0
-  for _, member in ipairs(redis.call('ZRANGE', log, 0, -1)) do sum = sum + cost_of(member) end
+  for _, member in ipairs(redis.call('ZRANGE', log, 0, -1)) do sum = sum + rl_cost_of(member) end
   return sum
 end
 
 -- µs until the oldest entries holding `need` units have left the window; nil if the log holds fewer units.
-local function time_to_free(log, need, window)
+local function rl_time_to_free(log, need, window, now)
   local oldest = redis.call('ZRANGE', log, 0, need - 1, 'WITHSCORES')
   local freed = 0
   for j = 1, #oldest, 2 do
-    freed = freed + cost_of(oldest[j])
+    freed = freed + rl_cost_of(oldest[j])
     if freed >= need then return tonumber(oldest[j + 1]) + window - now end
   end
   return nil
 end
 
-local fits, totals, retries = {}, {}, {}
-local allowed = 1
-for i = 1, n do
-  local log, sum = KEYS[2 * i - 1], KEYS[2 * i]
-  local limit, window, cost = tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1])
-  local cutoff = string.format('%.0f', now - window)
-  local total = tonumber(redis.call('GET', sum) or '-1')
-  if total >= 0 then
-    local expired = redis.call('ZRANGEBYSCORE', log, '-inf', cutoff)
-    if #expired > 0 then
-      local freed = 0
-      for _, member in ipairs(expired) do freed = freed + cost_of(member) end
-      redis.call('ZREMRANGEBYSCORE', log, '-inf', cutoff)
-      total = total - freed
-      redis.call('DECRBY', sum, freed)
-    end
-  end
-  if total < 0 then  -- no total (first use, or it was evicted) or a broken one: count the log
-    redis.call('ZREMRANGEBYSCORE', log, '-inf', cutoff)
-    total = sum_of(log)
-  end
-  local retry = 0
-  if cost > limit then
-    retry = window
-  elseif total + cost > limit then
-    retry = time_to_free(log, total + cost - limit, window)
-    if not retry then  -- the total counts more than the log holds: trust the log
-      total = sum_of(log)
-      redis.call('DEL', sum)
-      retry = 0
-      if total + cost > limit then retry = time_to_free(log, total + cost - limit, window) or window end
-    end
-  end
-  totals[i], retries[i] = total, retry
-  if cost <= limit and total + cost <= limit then fits[i] = 1 else fits[i] = 0; allowed = 0 end
+local function rl_now()
+  local clock = redis.call('TIME')
+  return tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 end
 
-local reply = {allowed}
-for i = 1, n do
-  local log, sum = KEYS[2 * i - 1], KEYS[2 * i]
-  local window, cost = tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1])
-  local reset = 0
-  if allowed == 1 and cost > 0 then
-    local ttl = string.format('%.0f', math.ceil(window / 1000))
-    redis.call('ZADD', log, stamp, stamp .. ':' .. tag .. ':' .. ARGV[3 * i + 1])
-    redis.call('PEXPIRE', log, ttl)
-    redis.call('SET', sum, string.format('%.0f', totals[i] + cost), 'PX', ttl)
-    reset = window
-  else
-    local newest = redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')
-    if newest[2] then reset = tonumber(newest[2]) + window - now end
+local function rate_limits_check(k0, a0, n, now)
+  local st = {allowed = 1, fits = {}, totals = {}, retries = {}}
+  for i = 1, n do
+    local log, sum = KEYS[k0 + 2 * i - 1], KEYS[k0 + 2 * i]
+    local at = a0 + 3 * i
+    local limit, window, cost = tonumber(ARGV[at - 2]), tonumber(ARGV[at - 1]), tonumber(ARGV[at])
+    local cutoff = string.format('%.0f', now - window)
+    local total = tonumber(redis.call('GET', sum) or '-1')
+    if total >= 0 then
+      local expired = redis.call('ZRANGEBYSCORE', log, '-inf', cutoff)
+      if #expired > 0 then
+        local freed = 0
+        for _, member in ipairs(expired) do freed = freed + rl_cost_of(member) end
+        redis.call('ZREMRANGEBYSCORE', log, '-inf', cutoff)
+        total = total - freed
+        redis.call('DECRBY', sum, freed)
+      end
+    end
+    if total < 0 then  -- no total (first use, or it was evicted) or a broken one: count the log
+      redis.call('ZREMRANGEBYSCORE', log, '-inf', cutoff)
+      total = rl_sum_of(log)
+    end
+    local retry = 0
+    if cost > limit then
+      retry = window
+    elseif total + cost > limit then
+      retry = rl_time_to_free(log, total + cost - limit, window, now)
+      if not retry then  -- the total counts more than the log holds: trust the log
+        total = rl_sum_of(log)
+        redis.call('DEL', sum)
+        retry = 0
+        if total + cost > limit then retry = rl_time_to_free(log, total + cost - limit, window, now) or window end
+      end
+    end
+    st.totals[i], st.retries[i] = total, retry
+    if cost <= limit and total + cost <= limit then st.fits[i] = 1 else st.fits[i] = 0; st.allowed = 0 end
   end
-  reply[#reply + 1] = fits[i]
-  reply[#reply + 1] = totals[i]
-  reply[#reply + 1] = retries[i]
-  reply[#reply + 1] = reset
+  return st
 end
-return reply
+
+local function rate_limits_reply(k0, a0, n, now, tag, st, commit)
+  local stamp = string.format('%.0f', now)
+  local reply = {st.allowed}
+  for i = 1, n do
+    local log, sum = KEYS[k0 + 2 * i - 1], KEYS[k0 + 2 * i]
+    local window, cost = tonumber(ARGV[a0 + 3 * i - 1]), tonumber(ARGV[a0 + 3 * i])
+    local reset = 0
+    if commit and cost > 0 then
+      local ttl = string.format('%.0f', math.ceil(window / 1000))
+      redis.call('ZADD', log, stamp, stamp .. ':' .. tag .. ':' .. ARGV[a0 + 3 * i])
+      redis.call('PEXPIRE', log, ttl)
+      redis.call('SET', sum, string.format('%.0f', st.totals[i] + cost), 'PX', ttl)
+      reset = window
+    else
+      local newest = redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')
+      if newest[2] then reset = tonumber(newest[2]) + window - now end
+    end
+    reply[#reply + 1] = st.fits[i]
+    reply[#reply + 1] = st.totals[i]
+    reply[#reply + 1] = st.retries[i]
+    reply[#reply + 1] = reset
+  end
+  return reply
+end
 """
+
+# KEYS: per limit its log and its total. ARGV: a tag unique to this call, then per limit: limit, window µs, cost.
+_CHECK_SCRIPT = (
+    "if redis.replicate_commands then redis.replicate_commands() end\n"
+    + RATE_LIMIT_LUA
+    + """
+local now, n = rl_now(), #KEYS / 2
+local st = rate_limits_check(0, 1, n, now)
+return rate_limits_reply(0, 1, n, now, ARGV[1], st, st.allowed == 1)
+"""
+)
 
 
 class RedisRateLimiter:
@@ -367,19 +385,23 @@ class RedisRateLimiter:
         """The Redis keys of the limit `name`: its log (sorted set) and its total."""
         return f"{self._prefix}{name}:log", f"{self._prefix}{name}:sum"
 
-    async def check(self, limits: Sequence[RateLimit]) -> RateLimitDecision:
-        if not limits:
-            return _NO_LIMITS
+    @property
+    def client(self) -> Redis:
+        return self._client
+
+    def script_input(self, limits: Sequence[RateLimit]) -> tuple[list[str], list[str | int], str]:
+        """What `RATE_LIMIT_LUA` takes for `limits`: keys, arguments (3 per limit) and a tag unique to this call."""
         _require_distinct(limits)
         keys: list[str] = []
-        args: list[str | int] = [f"{self._tag}{next(self._counter):x}"]
+        args: list[str | int] = []
         for limit in limits:
             keys.extend(self.keys(limit.name))
             args.extend((limit.limit, max(1, round(limit.window * 1_000_000)), limit.cost))
-        try:
-            reply: Any = await self._script(keys=keys, args=args)
-        except (RedisError, OSError) as exc:
-            raise RateLimiterUnavailable(f"rate limiter store unavailable: {exc}") from exc
+        return keys, args, f"{self._tag}{next(self._counter):x}"
+
+    @staticmethod
+    def decision(limits: Sequence[RateLimit], reply: Sequence[Any]) -> RateLimitDecision:
+        """The decision from what `rate_limits_reply` returned."""
         outcomes = [int(value) for value in reply[1:]]
         return _decide(
             limits,
@@ -388,6 +410,16 @@ class RedisRateLimiter:
             retries=[us / 1_000_000 for us in outcomes[2::4]],
             resets=[us / 1_000_000 for us in outcomes[3::4]],
         )
+
+    async def check(self, limits: Sequence[RateLimit]) -> RateLimitDecision:
+        if not limits:
+            return NO_LIMITS
+        keys, args, tag = self.script_input(limits)
+        try:
+            reply: Any = await self._script(keys=keys, args=[tag, *args])
+        except (RedisError, OSError) as exc:
+            raise RateLimiterUnavailable(f"rate limiter store unavailable: {exc}") from exc
+        return self.decision(limits, reply)
 
     async def close(self) -> None:
         if self._owns_client:
