@@ -33,9 +33,10 @@ replicas with one Lua script call (one round trip) per reserve and per settle (`
 from __future__ import annotations
 
 import functools
+import itertools
 import math
+import secrets
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -81,7 +82,7 @@ class ScopeUsage:
 
     @property
     def remaining_usd(self) -> float:
-        cap = usd_to_micros(self.cap_usd, round_up=False)
+        cap = cap_micros(self.cap_usd)
         return max(0, cap - self.spent_micros - self.reserved_micros) / 1_000_000
 
     @property
@@ -178,8 +179,19 @@ class BudgetLedger(Protocol):
 
 def period_key(period: Period, now: float) -> str:
     """ "daily:YYYY-MM-DD" or "monthly:YYYY-MM" in UTC for `now` (epoch seconds)."""
-    day = datetime.fromtimestamp(now, UTC)
+    return _period_key(period, math.floor(now))  # periods start on whole seconds: the key is that of the second
+
+
+@functools.lru_cache(maxsize=16)
+def _period_key(period: Period, second: int) -> str:
+    day = datetime.fromtimestamp(second, UTC)
     return f"daily:{day:%Y-%m-%d}" if period == "daily" else f"monthly:{day:%Y-%m}"
+
+
+@functools.lru_cache(maxsize=4096)
+def cap_micros(cap_usd: float) -> int:
+    """A cap in micro-dollars (rounded down, so it is never passed by rounding)."""
+    return usd_to_micros(cap_usd, round_up=False)
 
 
 @functools.lru_cache(maxsize=256)
@@ -241,6 +253,8 @@ class LedgerBase:
         self.retention_grace = float(retention_grace)
         self.thresholds: tuple[float, ...] = tuple(sorted(set(thresholds)))
         self._clock = clock
+        self._id_prefix = secrets.token_hex(8)  # reservation ids: unique to this ledger, then a counter
+        self._ids = itertools.count()
 
     def _prepare(
         self, scopes: Sequence[BudgetScope], amount_usd: float | Decimal
@@ -253,7 +267,8 @@ class LedgerBase:
     def _reservation(
         self, scopes: tuple[BudgetScope, ...], keys: Sequence[str], amount: int, now: float
     ) -> Reservation:
-        return Reservation(uuid.uuid4().hex, scopes, tuple(keys), amount, now + self.reservation_ttl)
+        rid = f"{self._id_prefix}{next(self._ids):x}"
+        return Reservation(rid, scopes, tuple(keys), amount, now + self.reservation_ttl)
 
     def _forget_at(self, key: str) -> float:
         """When a period's counters may vanish: a little after the period ends."""
@@ -312,7 +327,7 @@ class InProcessBudgetLedger(LedgerBase):
         refusals: list[tuple[BudgetScope, str, _Bucket]] = []
         for scope, key, bucket in zip(ordered, keys, buckets, strict=True):
             bucket.prune(now)
-            if bucket.spent + bucket.reserved + amount > usd_to_micros(scope.cap_usd, round_up=False):
+            if bucket.spent + bucket.reserved + amount > cap_micros(scope.cap_usd):
                 refusals.append((scope, key, bucket))
         if refusals:
             raise self._refused(refusals, amount)
@@ -408,5 +423,5 @@ class InProcessBudgetLedger(LedgerBase):
 
 @functools.lru_cache(maxsize=4096)
 def _levels(cap_usd: float, thresholds: tuple[float, ...]) -> tuple[int, ...]:
-    cap = usd_to_micros(cap_usd, round_up=False)
+    cap = cap_micros(cap_usd)
     return tuple(int((Decimal(repr(t)) * cap).to_integral_value(rounding=ROUND_CEILING)) for t in thresholds)

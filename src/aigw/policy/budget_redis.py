@@ -24,6 +24,7 @@ from aigw.policy.budget import (
     Reservation,
     ScopeUsage,
     ThresholdCrossed,
+    cap_micros,
     usd_to_micros,
 )
 
@@ -210,7 +211,7 @@ class RedisBudgetLedger(LedgerBase):
             _label(self._refusal_threshold) if self._refusal_threshold is not None else "",
         ]
         for scope, ttl in zip(ordered, ttls, strict=True):
-            args += [usd_to_micros(scope.cap_usd, round_up=False), ttl]
+            args += [cap_micros(scope.cap_usd), ttl]
         return ScriptCall(reservation, self._keys(reservation), args)
 
     def reserved(self, call: ScriptCall, reply: Sequence[Any]) -> Reservation:
