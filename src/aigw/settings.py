@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     metrics_enabled: bool = True
     log_level: LogLevel = "INFO"
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    keepalive_timeout: int = Field(75, ge=1)  # above the usual load balancer idle timeout (60 s)
     state_dir: Path = Path(".aigw")
 
     @field_validator("fallback_order", mode="before")

@@ -26,17 +26,36 @@ class Answer:
     stream_chunks: int = 0  # > 0: answer as an SSE stream of this many content chunks
     cut_after: int | None = None  # stream: drop the connection after this many chunks
     hang: bool = False
+    content: str | None = None  # the answer's text (a stream splits it into `stream_chunks` pieces)
+    echo: bool = False  # answer with the text of the last message received
+    usage: bool = True  # False: a plain answer carries no usage
+    stream_usage: bool = False  # a stream ends with a usage chunk (when the request asked for one)
 
 
-def completion(model: str) -> dict[str, Any]:
-    return {
+def completion(model: str, content: str = "scripted", usage: bool = True) -> dict[str, Any]:
+    body: dict[str, Any] = {
         "id": "chatcmpl-scripted",
         "object": "chat.completion",
         "created": 1,
         "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "scripted"}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
     }
+    if usage:
+        body["usage"] = {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
+    return body
+
+
+def _pieces(text: str, count: int) -> list[str]:
+    """`text` cut into `count` pieces of nearly equal length (cuts fall anywhere, inside words too)."""
+    size = max(1, -(-len(text) // count))
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def _last_text(body: dict[str, Any]) -> str:
+    content = body.get("messages", [{}])[-1].get("content")
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return content if isinstance(content, str) else ""
 
 
 class ScriptedUpstream:
@@ -90,11 +109,14 @@ class ScriptedUpstream:
         if answer.status != 200:
             error = {"error": {"message": f"scripted {answer.status}", "type": "server_error", "code": None}}
             return web.json_response(error, status=answer.status, headers=answer.headers)
+        text = _last_text(body) if answer.echo else answer.content
         if not answer.stream_chunks:
-            return web.json_response(completion(body.get("model", "m")), headers=answer.headers)
+            model = body.get("model", "m")
+            return web.json_response(completion(model, text or "scripted", answer.usage), headers=answer.headers)
+        pieces = _pieces(text, answer.stream_chunks) if text is not None else None
         response = web.StreamResponse(headers={"content-type": "text/event-stream"})
         await response.prepare(request)
-        for i in range(answer.stream_chunks):
+        for i in range(len(pieces) if pieces is not None else answer.stream_chunks):
             if answer.cut_after is not None and i == answer.cut_after:
                 assert request.transport is not None
                 request.transport.close()
@@ -104,9 +126,13 @@ class ScriptedUpstream:
                 "object": "chat.completion.chunk",
                 "created": 1,
                 "model": body.get("model"),
-                "choices": [{"index": 0, "delta": {"content": f"w{i} "}, "finish_reason": None}],
+                "choices": [{"index": 0, "delta": {"content": pieces[i] if pieces else f"w{i} "}, "finish_reason": None}],
             }
             await response.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+        if answer.stream_usage and body.get("stream_options", {}).get("include_usage"):
+            usage = {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
+            final = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": body.get("model"), "choices": [], "usage": usage}
+            await response.write(b"data: " + json.dumps(final).encode() + b"\n\n")
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response

@@ -120,6 +120,7 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=30,
+        timeout_keep_alive=settings.keepalive_timeout,
         server_header=False,
         proxy_headers=False,
     )
