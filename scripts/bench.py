@@ -67,6 +67,8 @@ MAX_CPU_US_PER_REQ = 600.0
 MAX_WORKER_RSS_MB = 150.0
 MAX_RSS_GROWTH_MB = 5.0
 MAX_POLICY_P95_OVERHEAD_MS = 3.0
+MAX_PII_P95_MS_PER_KIB = 0.2
+PII_PROMPT_KIB, PII_ROUNDS = 4, 300
 HIGH_OTHER_CPU = 0.25  # cores used by processes this run did not start: above this the box was noisy
 
 # The full-policy system: Redis db 12 is not used by the tests (they use 9, 13, 14).
@@ -737,6 +739,30 @@ def targets_table(
     return rows
 
 
+def pii_target(pii: Result | None) -> str:
+    label = f"PII scan and mask: p95 ≤ {MAX_PII_P95_MS_PER_KIB:g} ms per KiB ({PII_PROMPT_KIB} KiB prompts)"
+    if pii is None:
+        return f"| {label} | not run | n/a |"
+    p95 = pii["p95_ms_per_kib"]
+    return (
+        f"| {label} | {p95:.3f} ms/KiB (p50 {pii['p50_ms_per_kib']:.3f}) | {verdict(p95 <= MAX_PII_P95_MS_PER_KIB)} |"
+    )
+
+
+def pii_phase() -> Result:
+    """Time PII scanning and masking (`aigw.context.pii.benchmark`) in a fresh process of the gateway's venv."""
+    code = (
+        "import json; from aigw.context.pii import benchmark; "
+        f"print(json.dumps(benchmark({PII_PROMPT_KIB}, {PII_ROUNDS})))"
+    )
+    out = subprocess.run([str(aigw_bin().parent / "python"), "-c", code], capture_output=True, text=True, timeout=300)
+    if out.returncode != 0:
+        raise BenchError(f"PII benchmark failed: {out.stderr.strip()[-300:]}")
+    result: Result = json.loads(out.stdout)
+    log(f"PII scan: {result}")
+    return result
+
+
 def log_note(summary: Result | None) -> str:
     """What a gateway's own log says about its runs (floor proxy: no log)."""
     if not summary:
@@ -787,6 +813,7 @@ class Report:
     results: dict[str, list[Result]] = field(default_factory=lambda: {"floor": [], "aigw": [], POLICY: []})
     files: list[Path] = field(default_factory=list)
     mem: MemoryRun | None = None
+    pii: Result | None = None  # aigw.context.pii.benchmark() in a process of its own
     failures: list[str] = field(default_factory=list)
     raw: list[str] = field(default_factory=list)
 
@@ -816,6 +843,7 @@ class Report:
             "### Targets",
             "",
             *targets_table(systems["floor"], systems["aigw"], self.mem, policy),
+            pii_target(self.pii),
         ]
 
     def method(self) -> str:
@@ -957,6 +985,11 @@ def run_all(cfg: Config, report: Report, tmp: Path, procs: Processes) -> None:
                 log(f"ERROR: {e}")
                 report.failures.append(str(e))
     report.raw = summarize_raw(bdir, report.files)
+    try:
+        report.pii = pii_phase()
+    except BenchError as e:
+        log(f"ERROR: {e}")
+        report.failures.append(str(e))
     if not cfg.skip_memory:
         try:
             report.mem = memory_phase(cfg, bdir, tmp, procs)

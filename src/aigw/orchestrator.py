@@ -1,6 +1,7 @@
 """The orchestrator: one request's pipeline, from routing to an answer, readable top to bottom.
 
 kill switch -> policy (model allowed) -> routes for the model
+-> context (template, PII policy, token budget)
 -> admission (rate limits and budget hold of the worst case, together) -> for each route (primary, then fallbacks):
     client (breaker, retries, timeout) -> provider
 -> usage and cost accounting (settles the hold) -> answer (or the last failure, as a GatewayError)
@@ -10,17 +11,31 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
 
 from aigw.client import AIClient, CircuitOpenError
+from aigw.context.builder import ContextBuilder, ContextPolicy, PreparedRequest
+from aigw.context.pii import Masker, PIIMode
+from aigw.context.pii.restore import restore_answer, restore_stream
+from aigw.context.templates import TemplateError, TemplateStore
 from aigw.errors import (
     NotFoundError,
     ProviderError,
     ServiceUnavailableError,
     gateway_error_from,
 )
+from aigw.normalize.metadata import normalize_body
+from aigw.normalize.response_format import (
+    ExpectedFormat,
+    expected_format,
+    invalid_answer,
+    repair_request,
+)
+from aigw.normalize.response_format import problems as format_problems
 from aigw.observability.metrics import GatewayMetrics
 from aigw.observability.tracing import Trace
 from aigw.policy.admission import LocalAdmission
@@ -44,13 +59,26 @@ from aigw.types import (
     Usage,
 )
 
+log = logging.getLogger("aigw")
 _MODEL_LIST_TIMEOUT = 5.0
 COST_HEADER = "x-aigw-cost-usd"
+TRIMMED_HEADER = "x-aigw-trimmed-messages"
 
 
 def format_usd(amount: Decimal) -> str:
     """Cost as plain decimal dollars ("0.000123"), never in exponent form."""
     return f"{amount:f}"
+
+
+@dataclasses.dataclass(slots=True)
+class _Call:
+    """One request's routing, passed along its calls (the first, and a repair)."""
+
+    routes: list[Route]
+    clients: dict[str, AIClient]  # the clients it started with, even if a configuration swap replaces them
+    caller: Caller
+    trace: Trace
+    info: CallInfo
 
 
 _TASK_FLAGS = {TaskKind.CHAT: "chat_enabled", TaskKind.EMBEDDINGS: "embeddings_enabled"}
@@ -65,6 +93,7 @@ class Orchestrator:
         flags: Callable[[], Flags] = lambda: Flags({}),
         policy: PolicyEngine | None = None,
         costs: CostControl | None = None,
+        context: ContextBuilder | None = None,
     ) -> None:
         self.router = router
         self.costs = costs or CostControl(
@@ -76,6 +105,8 @@ class Orchestrator:
         self.clients = clients
         self.metrics = metrics
         self._flags = flags
+        self.context = context or ContextBuilder(TemplateStore())
+        self._templates_from: tuple[Any, Any] = ({}, {})  # the configuration the templates were built from
 
     def swap(self, router: Router, clients: dict[str, AIClient]) -> None:
         """A new provider configuration; calls already routed finish on the clients they started with."""
@@ -114,30 +145,104 @@ class Orchestrator:
             raise NotFoundError(
                 f"The model '{request.model}' is not served by this gateway", code="model_not_found", param="model"
             )
+        prepared = self._prepare(request, caller, trace, info)
+        request = prepared.request
+        expected = expected_format(request)
         admission = await self.policy.admit(caller, request, [r.model for r in routes], trace)
         info.headers.update(admission.headers)
-        hold = admission.hold
+        info.request_id = trace.request_id
+        started = time.perf_counter()
+        call = _Call(routes, clients, caller, trace, info)
+        result = await self._call_routes(request, call, admission.hold)
+        info.latency_ms = (time.perf_counter() - started) * 1000
+        if isinstance(result, ChatStream):
+            return result if prepared.masker is None else self._restored_stream(result, prepared.masker)
+        if expected is not None:
+            assert isinstance(request, ChatRequest)
+            result = await self._checked_format(result, request, expected, call)
+        body = normalize_body(result.body, request, info)
+        if prepared.masker is not None:
+            body = restore_answer(body, prepared.masker)
+        return dataclasses.replace(result, body=body)
+
+    @staticmethod
+    def _restored_stream(stream: ChatStream, masker: Masker) -> ChatStream:
+        return ChatStream(restore_stream(aiter(stream), masker), close=stream.aclose)
+
+    async def _checked_format(
+        self, result: AIResponse, request: ChatRequest, expected: ExpectedFormat, call: _Call
+    ) -> AIResponse:
+        """The answer if it has the format asked for; else one repair call (budgeted like any call), then a 502."""
+        found = format_problems(result.body, expected)
+        if not found:
+            return result
+        with call.trace.span("repair", format=expected.name, problems=len(found)):
+            repair = repair_request(request, result.body, found, expected)
+            hold = await self.costs.reserve(call.caller, repair, [r.model for r in call.routes], call.trace)
+            first_usage, first_cost = result.usage, call.info.cost_usd or Decimal(0)
+            repaired = await self._call_routes(repair, call, hold)
+        assert isinstance(repaired, AIResponse)
+        self._add_cost(call.info, first_cost)
+        found = format_problems(repaired.body, expected)
+        if found:
+            raise invalid_answer(found, expected)
+        usage = _sum_usage(first_usage, repaired.usage)
+        body = {**repaired.body, "usage": usage.to_openai()} if usage is not None else repaired.body
+        return dataclasses.replace(repaired, body=body, usage=usage)
+
+    def _add_cost(self, info: CallInfo, earlier: Decimal) -> None:
+        """Both calls of a repaired answer are paid for: the cost header says their sum."""
+        info.cost_usd = (info.cost_usd or Decimal(0)) + earlier
+        info.headers[COST_HEADER] = format_usd(info.cost_usd)
+
+    def _prepare(self, request: AIRequest, caller: Caller, trace: Trace, info: CallInfo) -> PreparedRequest:
+        """Template, PII policy and token budget (see `context.builder`), as the key or the policy says."""
+        policy = self.policy.config()
+        if (
+            policy.prompt_templates is not self._templates_from[0]
+            or policy.template_versions is not self._templates_from[1]
+        ):
+            self._reload_templates(policy)
+        settings = caller.key.settings if caller.key is not None else {}
+        prepared = self.context.prepare(
+            request,
+            ContextPolicy(
+                pii_mode=PIIMode(settings.get("pii_mode") or policy.pii_mode),
+                max_prompt_tokens=settings.get("max_prompt_tokens") or policy.max_prompt_tokens,
+                overflow=settings.get("prompt_overflow") or policy.prompt_overflow,
+            ),
+            trace,
+        )
+        if prepared.pii_counts:
+            trace.attrs["pii"] = prepared.pii_counts
+            self.metrics.observe_pii(prepared.pii_counts)
+        if prepared.trimmed_messages:
+            info.headers[TRIMMED_HEADER] = str(prepared.trimmed_messages)
+        return prepared
+
+    def _reload_templates(self, policy: PolicyConfig) -> None:
+        """Templates changed in the configuration: swap them in (a bad set keeps the previous one)."""
+        self._templates_from = (policy.prompt_templates, policy.template_versions)
         try:
-            return await self._call_routes(request, routes, clients, caller, trace, info, hold)
+            self.context.templates.replace(policy.prompt_templates, policy.template_versions)
+        except TemplateError as exc:
+            log.error("prompt templates in the configuration are invalid; keeping the previous ones: %s", exc)
+
+    async def _call_routes(self, request: AIRequest, call: _Call, hold: Hold) -> AIResponse | ChatStream:
+        """The first route's answer, else the next's; if none answers, the hold is released (nothing spent)."""
+        try:
+            return await self._first_answer(request, call, hold)
         except BaseException:
-            self.costs.release(hold)  # no provider answered: nothing spent
+            self.costs.release(hold)
             raise
 
-    async def _call_routes(
-        self,
-        request: AIRequest,
-        routes: list[Route],
-        clients: dict[str, AIClient],
-        caller: Caller,
-        trace: Trace,
-        info: CallInfo,
-        hold: Hold,
-    ) -> AIResponse | ChatStream:
+    async def _first_answer(self, request: AIRequest, call: _Call, hold: Hold) -> AIResponse | ChatStream:
+        routes, caller, trace, info = call.routes, call.caller, call.trace, call.info
         failures: list[ProviderError] = []
         for route in routes:
-            call = request if route.model == request.model else dataclasses.replace(request, model=route.model)
+            routed = request if route.model == request.model else dataclasses.replace(request, model=route.model)
             try:
-                result = await clients[route.provider].execute(call, trace, info)
+                result = await call.clients[route.provider].execute(routed, trace, info)
             except ProviderError as error:
                 failures.append(error)
                 if not _worth_falling_back(error):
@@ -221,6 +326,16 @@ class Orchestrator:
             }
             for c in self.clients.values()
         ]
+
+
+def _sum_usage(first: Usage | None, second: Usage | None) -> Usage | None:
+    if first is None or second is None:
+        return second or first
+    return Usage(
+        first.prompt_tokens + second.prompt_tokens,
+        first.completion_tokens + second.completion_tokens,
+        first.total_tokens + second.total_tokens,
+    )
 
 
 def _worth_falling_back(error: ProviderError) -> bool:

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     budget_user_monthly: float | None = Field(None, ge=0)
     max_request_cost: float | None = Field(None, ge=0)
     alert_webhook_url: str | None = None
+    pii_mode: Literal["mask", "restore", "block", "off"] = "mask"
+    max_prompt_tokens: int | None = Field(None, ge=1)
+    prompt_overflow: Literal["reject", "trim_oldest"] = "reject"
 
     tracing_enabled: bool = True
     trace_buffer_size: int = Field(2000, ge=1, le=1_000_000)

@@ -33,6 +33,13 @@ class Usage:
         total = _int(raw.get("total_tokens")) or prompt + completion
         return cls(prompt, completion, total)
 
+    def to_openai(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
 
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and value >= 0 else 0
@@ -47,6 +54,8 @@ class ChatRequest:
     params: dict[str, Any] = field(default_factory=dict)
     stream: bool = False
     include_usage: bool = False
+    template: str | None = None  # "name" or "name@version": its messages go before `messages`
+    variables: dict[str, Any] = field(default_factory=dict)  # the template's variables
 
     @property
     def kind(self) -> TaskKind:
@@ -125,4 +134,6 @@ class CallInfo:
     attempts: int = 0
     fallback_from: str | None = None
     cost_usd: Decimal | None = None
+    latency_ms: float | None = None  # provider time: until the answer, or a stream's first byte
+    request_id: str | None = None
     headers: dict[str, str] = field(default_factory=dict)  # added to the answer (rate limits, cost)

@@ -126,12 +126,21 @@ class ScriptedUpstream:
                 "object": "chat.completion.chunk",
                 "created": 1,
                 "model": body.get("model"),
-                "choices": [{"index": 0, "delta": {"content": pieces[i] if pieces else f"w{i} "}, "finish_reason": None}],
+                "choices": [
+                    {"index": 0, "delta": {"content": pieces[i] if pieces else f"w{i} "}, "finish_reason": None}
+                ],
             }
             await response.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
         if answer.stream_usage and body.get("stream_options", {}).get("include_usage"):
             usage = {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
-            final = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": body.get("model"), "choices": [], "usage": usage}
+            final = {
+                "id": "c",
+                "object": "chat.completion.chunk",
+                "created": 1,
+                "model": body.get("model"),
+                "choices": [],
+                "usage": usage,
+            }
             await response.write(b"data: " + json.dumps(final).encode() + b"\n\n")
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()

@@ -31,7 +31,9 @@ class StreamOptionsBody(_Open):
 
 class ChatCompletionBody(_Open):
     model: str | None = Field(None, min_length=1)
-    messages: list[ChatMessageBody] = Field(min_length=1)
+    messages: list[ChatMessageBody] = Field(default_factory=list)
+    template: str | None = Field(None, min_length=1, max_length=200)  # gateway extension: a prompt template
+    variables: dict[str, Any] | None = None  # gateway extension: the template's variables
     stream: bool | None = False
     stream_options: StreamOptionsBody | None = None
     temperature: float | None = Field(None, ge=0, le=2)
@@ -73,22 +75,35 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
     return parsed
 
 
+_NOT_PARAMS = frozenset({"model", "messages", "stream", "stream_options", "template", "variables"})
+
+
 def chat_request(body: dict[str, Any], default_model: str | None) -> ChatRequest:
     _validate(ChatCompletionBody, body)
     model = body.get("model") or default_model
     if not model:
         raise InvalidRequestError("you must provide a model parameter", param="model", code="missing_model")
-    params = {k: v for k, v in body.items() if k not in ("model", "messages", "stream", "stream_options")}
+    if not body.get("messages") and not body.get("template"):
+        raise InvalidRequestError(
+            "Invalid value for 'messages': give at least one message, or a template",
+            param="messages",
+            code="invalid_value",
+        )
+    if body.get("variables") is not None and not body.get("template"):
+        raise InvalidRequestError("'variables' needs a 'template'", param="variables", code="invalid_value")
+    params = {k: v for k, v in body.items() if k not in _NOT_PARAMS}
     stream = bool(body.get("stream"))
     options = body.get("stream_options") or {}
     if stream and len(options) > 1:
         params["stream_options"] = {k: v for k, v in options.items() if k != "include_usage"}
     return ChatRequest(
         model=model,
-        messages=body["messages"],
+        messages=body.get("messages") or [],
         params=params,
         stream=stream,
         include_usage=stream and bool(options.get("include_usage")),
+        template=body.get("template"),
+        variables=body.get("variables") or {},
     )
 
 

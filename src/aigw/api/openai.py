@@ -14,8 +14,9 @@ from aigw.api.bodies import chat_request, embedding_request, read_json
 from aigw.api.middleware import RequestState, request_state
 from aigw.errors import ProviderError, gateway_error_from
 from aigw.gateway import Gateway
+from aigw.normalize.metadata import answer_headers
 from aigw.policy.caller import Caller
-from aigw.types import AIResponse, CallInfo, ChatRequest, ChatStream
+from aigw.types import AIResponse, ChatRequest, ChatStream
 
 _SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
@@ -42,7 +43,7 @@ async def chat_completions(request: Request) -> Response:
     chat = chat_request(body, gateway.config.default_model)
     state.stream = chat.stream
     result = await gateway.orchestrator.chat(chat, caller, state.trace, state.info)
-    headers = _served_by(state.info)
+    headers = answer_headers(state.info)
     if isinstance(result, ChatStream):
         return StreamingResponse(
             _sse(result, chat, state), media_type="text/event-stream", headers={**_SSE_HEADERS, **headers}
@@ -54,7 +55,7 @@ async def embeddings(request: Request) -> Response:
     gateway, state, caller, body = await _admit(request)
     call = embedding_request(body, gateway.config.default_model)
     result = await gateway.orchestrator.embeddings(call, caller, state.trace, state.info)
-    return _json(result, _served_by(state.info), state)
+    return _json(result, answer_headers(state.info), state)
 
 
 async def models(request: Request) -> Response:
@@ -67,13 +68,6 @@ async def models(request: Request) -> Response:
 def _json(result: AIResponse, headers: dict[str, str], state: RequestState) -> Response:
     with state.trace.span("response"):
         return Response(orjson.dumps(result.body), media_type="application/json", headers=headers)
-
-
-def _served_by(info: CallInfo) -> dict[str, str]:
-    headers = {**info.headers, "x-aigw-provider": info.provider or "", "x-aigw-deployment": info.deployment or ""}
-    if info.fallback_from:
-        headers["x-aigw-fallback-from"] = info.fallback_from
-    return headers
 
 
 async def _sse(stream: ChatStream, chat: ChatRequest, state: RequestState) -> AsyncIterator[bytes]:

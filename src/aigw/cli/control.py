@@ -14,7 +14,7 @@ import orjson
 from pydantic import ValidationError
 
 from aigw.cli import serve
-from aigw.control.service import ControlPlane, KeySpec
+from aigw.control.service import ControlPlane, KeySettings, KeySpec
 from aigw.policy.config import build_policy
 from aigw.settings import load_settings
 from aigw.store.changes import ChangeBus
@@ -59,6 +59,11 @@ def add_commands(commands: Any) -> None:
     create.add_argument("--budget-daily", type=Decimal, help="USD per day")
     create.add_argument("--budget-monthly", type=Decimal, help="USD per month")
     create.add_argument("--expires", help="ISO date or datetime (UTC) after which the key stops working")
+    create.add_argument("--pii-mode", choices=["mask", "restore", "block", "off"], help="PII policy for this key")
+    create.add_argument("--max-prompt-tokens", type=int, help="most prompt tokens one request may send")
+    create.add_argument(
+        "--prompt-overflow", choices=["reject", "trim_oldest"], help="a prompt over budget: refuse it or trim it"
+    )
     create.add_argument("--json", action="store_true", help="print JSON")
     create.set_defaults(run=_keys_create)
     listing = key_actions.add_parser("list", help="list keys (never their secret)")
@@ -114,6 +119,16 @@ def _print(value: Any) -> None:
     print(orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode())
 
 
+def _key_settings(args: argparse.Namespace) -> KeySettings | None:
+    given = {
+        "pii_mode": args.pii_mode,
+        "max_prompt_tokens": args.max_prompt_tokens,
+        "prompt_overflow": args.prompt_overflow,
+    }
+    given = {k: v for k, v in given.items() if v is not None}
+    return KeySettings(**given) if given else None
+
+
 def _keys_create(args: argparse.Namespace) -> int:
     try:
         spec = KeySpec(
@@ -125,6 +140,7 @@ def _keys_create(args: argparse.Namespace) -> int:
             budget_daily=args.budget_daily,
             budget_monthly=args.budget_monthly,
             expires_at=args.expires,
+            settings=_key_settings(args),
         )
     except ValidationError as exc:
         first = exc.errors()[0]

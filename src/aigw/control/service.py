@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from aigw.configfile import ConfigError, config_from_mapping
+from aigw.context.templates import TemplateError, TemplateStore
 from aigw.policy.config import PolicyConfig, PolicyConfigError, validate_entry
 from aigw.policy.keys import generate_key
 from aigw.settings import Settings, load_settings
@@ -19,6 +20,16 @@ from aigw.store.changes import ChangeBus
 from aigw.store.database import Database
 from aigw.store.models import ApiKey
 from aigw.store.spend import period_starts, spend_by_key
+
+
+class KeySettings(BaseModel):
+    """Per-key overrides of the gateway's context policy (stored in the key's `settings`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pii_mode: Literal["mask", "restore", "block", "off"] | None = None
+    max_prompt_tokens: int | None = Field(None, ge=1)
+    prompt_overflow: Literal["reject", "trim_oldest"] | None = None
 
 
 class KeySpec(BaseModel):
@@ -34,7 +45,7 @@ class KeySpec(BaseModel):
     budget_daily: Decimal | None = Field(None, ge=0)
     budget_monthly: Decimal | None = Field(None, ge=0)
     expires_at: dt.datetime | None = None
-    settings: dict[str, Any] | None = None
+    settings: KeySettings | None = None
 
 
 class ControlPlane:
@@ -60,7 +71,7 @@ class ControlPlane:
             budget_daily=spec.budget_daily,
             budget_monthly=spec.budget_monthly,
             expires_at=expires,
-            settings=spec.settings,
+            settings=spec.settings.model_dump(exclude_none=True) if spec.settings else None,
         )
         shown = await key_rows.insert_key(self.database, row, actor)
         await self.bus.publish("keys")
@@ -91,9 +102,19 @@ class ControlPlane:
             validate_entry(key, value)
             if key == "routing":
                 validate_routing(value, settings or load_settings())
+            if key in ("prompt_templates", "template_versions"):
+                await self._validate_templates(key, value)
         old = await settings_store.set_config_entry(self.database, key, value, actor)
         await self.bus.publish("config")
         return old
+
+    async def _validate_templates(self, key: str, value: Any) -> None:
+        """Templates and active versions must work together: both are checked with the other's stored value."""
+        entries = {**await self.config_entries(), key: value}
+        try:
+            TemplateStore(entries.get("prompt_templates"), entries.get("template_versions"))
+        except TemplateError as exc:
+            raise PolicyConfigError(f"invalid value for {key}: {exc}") from None
 
     async def usage(self, policy: PolicyConfig) -> dict[str, Any]:
         """Today's and this month's spend (UTC periods) from the spend ledger, globally and per key,

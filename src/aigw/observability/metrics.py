@@ -74,6 +74,12 @@ class GatewayMetrics:
             ["store"],
             registry=r,
         )
+        self.pii_findings = Counter(
+            "aigw_pii_findings",
+            "Personal data or secrets found in requests (masked, restored or blocked)",
+            ["type"],
+            registry=r,
+        )
         self.circuit_state = Gauge(
             "aigw_circuit_state",
             "Circuit breaker: 0 closed, 1 half-open, 2 open",
@@ -138,6 +144,11 @@ class GatewayMetrics:
     def observe_policy_store_error(self, store: str) -> None:
         if self.enabled:
             self._child(self.policy_degraded, store).inc()
+
+    def observe_pii(self, counts: dict[str, int]) -> None:
+        if self.enabled:
+            for kind, n in counts.items():
+                self._child(self.pii_findings, kind).inc(n)
 
     def set_circuit_state(self, provider: str, state: str) -> None:
         if self.enabled:

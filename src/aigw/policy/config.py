@@ -7,7 +7,7 @@ admin API; an unknown key or a bad value is refused before anything is written.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -34,6 +34,19 @@ class PolicyConfig(BaseModel):
     routing: dict[str, Any] | None = Field(
         None, description="providers, models and fallback_order as in the YAML file; replaces it on every replica"
     )
+    pii_mode: Literal["mask", "restore", "block", "off"] = Field(
+        "mask", description="personal data and secrets in requests: mask, restore (into the answer), block or off"
+    )
+    max_prompt_tokens: int | None = Field(None, ge=1, description="most prompt tokens a request may send")
+    prompt_overflow: Literal["reject", "trim_oldest"] = Field(
+        "reject", description="a prompt over its token budget: refuse it (400) or drop the oldest messages"
+    )
+    prompt_templates: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description='template definitions by "name@version", on top of the shipped ones'
+    )
+    template_versions: dict[str, str | int] = Field(
+        default_factory=dict, description="the version a bare template name renders, by name"
+    )
 
 
 class PolicyConfigError(ValueError):
@@ -50,6 +63,9 @@ def policy_defaults(settings: Settings) -> dict[str, Any]:
         "budget_user_monthly": settings.budget_user_monthly,
         "max_request_cost": settings.max_request_cost,
         "alert_webhook_url": settings.alert_webhook_url,
+        "pii_mode": settings.pii_mode,
+        "max_prompt_tokens": settings.max_prompt_tokens,
+        "prompt_overflow": settings.prompt_overflow,
     }
 
 

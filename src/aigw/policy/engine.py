@@ -61,6 +61,10 @@ class PolicyEngine:
         self._policy = policy
         self._last_warning = 0.0
 
+    def config(self) -> PolicyConfig:
+        """The policy as this replica sees it now."""
+        return self._policy()
+
     def check_model(self, caller: Caller, request: AIRequest) -> None:
         if caller.key is not None and not caller.key.allows_model(request.model):
             raise PermissionDeniedError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import Counter
+from collections.abc import Callable
 
 from aigw.context.pii.detector import DEFAULT_DETECTOR, PIIDetector
 from aigw.context.pii.findings import Finding, PIIType
@@ -48,15 +49,19 @@ class Masker:
         """Masked occurrences per type, e.g. `{"EMAIL": 2, "PHONE": 1}`."""
         return {kind.value: n for kind, n in self._counts.items()}
 
-    def restore(self, text: str) -> str:
-        """`text` with every placeholder this masker produced replaced by its original value."""
+    def restore(self, text: str, escape: Callable[[str], str] | None = None) -> str:
+        """`text` with every placeholder this masker produced replaced by its original value, passed
+        through `escape` when given (inside a JSON string, say)."""
         if not self.mapping or "<" not in text:
             return text
-        return PLACEHOLDER.sub(lambda m: self.mapping.get(m.group(0), m.group(0)), text)
+        mapping = self.mapping
+        if escape is None:
+            return PLACEHOLDER.sub(lambda m: mapping.get(m.group(0), m.group(0)), text)
+        return PLACEHOLDER.sub(lambda m: escape(mapping[m.group(0)]) if m.group(0) in mapping else m.group(0), text)
 
-    def stream_restorer(self) -> StreamRestorer:
-        """A restorer for one streamed answer."""
-        return StreamRestorer(self)
+    def stream_restorer(self, escape: Callable[[str], str] | None = None) -> StreamRestorer:
+        """A restorer for one streamed text."""
+        return StreamRestorer(self, escape)
 
     def partial_placeholder_start(self, text: str) -> int:
         """Where a trailing, still incomplete placeholder begins in `text`; `len(text)` if there is none."""
@@ -102,16 +107,17 @@ class StreamRestorer:
     stray `<` is released at once. `flush` returns what is left at the end of the stream.
     """
 
-    def __init__(self, masker: Masker) -> None:
+    def __init__(self, masker: Masker, escape: Callable[[str], str] | None = None) -> None:
         self._masker = masker
+        self._escape = escape
         self._held = ""
 
     def feed(self, chunk: str) -> str:
         text = self._held + chunk if self._held else chunk
         cut = self._masker.partial_placeholder_start(text)
         self._held = text[cut:]
-        return self._masker.restore(text[:cut])
+        return self._masker.restore(text[:cut], self._escape)
 
     def flush(self) -> str:
         text, self._held = self._held, ""
-        return self._masker.restore(text)
+        return self._masker.restore(text, self._escape)

@@ -58,7 +58,11 @@ _ASSIGN = (
     r"[\"']?[ \t]{0,3}[:=][ \t]{0,3}"
     r"(?P<assign_value>\"[^\"\n]{1,256}\"|'[^'\n]{1,256}'|[!#-&(-+\--:<-\[\]-~]{1,256})"
 )
-_EMAIL = rf"(?<![.%+\-\\])[{_WORD}.%+\-]{{1,64}}+@(?:[A-Za-z0-9\-]{{1,63}}\.){{1,8}}[A-Za-z]{{2,24}}(?![{_WORD}\-@])"
+# The local part may hold an apostrophe between letters (o'hara@…), never at its start (a quoted address).
+_EMAIL = (
+    rf"(?<![.%+\-\\])(?:[{_WORD}.%+\-]|(?<=[{_WORD}])'(?=[{_WORD}])){{1,64}}+"
+    rf"@(?:[A-Za-z0-9\-]{{1,63}}\.){{1,8}}[A-Za-z]{{2,24}}(?![{_WORD}\-@])"
+)
 _IBAN = rf"[A-Z]{{2}}\d{{2}}(?:[ ]?[A-Z0-9]{{4}}){{2,7}}(?:[ ]?[A-Z0-9]{{1,4}})?{_END}"
 _IPV6 = (
     r"(?=[0-9A-Fa-f:])(?<![:.])(?=[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:)[0-9A-Fa-f:]{2,39}+"
@@ -112,6 +116,6 @@ _STARTS = (
     r"[0-9A-Fa-f][0-9A-Fa-f]{0,3}:[0-9A-Fa-f]{0,4}:",
     r":[0-9A-Fa-f]{0,4}:",
     # a name followed by "@" (e-mail) or by ":" / "=" (an assignment), each word scanned once
-    rf"[{_WORD}.%+\-][{_WORD}.%+\-]{{0,63}}+(?:@|[\"']?[ \t]{{0,3}}[:=])",
+    rf"[{_WORD}.%+\-](?:[{_WORD}.%+\-]|(?<=[{_WORD}])'(?=[{_WORD}])){{0,63}}+(?:@|[\"']?[ \t]{{0,3}}[:=])",
 )
 SCANNER = re.compile(rf"[^{_WORD}](?:(?<=\\)[nrt])?+(?:" + "|".join(_STARTS) + ")")

@@ -1,0 +1,135 @@
+"""The context stage: what a request becomes before it may leave for a provider.
+
+    template (named in the request: its messages go first) -> PII policy (mask / restore / block / off)
+    -> token budget (the model's context window and the key's `max_prompt_tokens`: reject or trim)
+
+Masking comes before counting, so the budget judges the prompt exactly as it will be sent. Counting
+is exact (OpenAI's encodings) only when it can matter: a prompt whose UTF-8 size is within the limit
+cannot pass it (a token covers at least one byte), so most requests never load a tokenizer.
+The trace records what was done, never a value: the template's name, PII counts per type, tokens.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from aigw.context.pii import Masker, PIIMode, apply_to_chat, apply_to_inputs
+from aigw.context.templates import TemplateError, TemplateStore
+from aigw.context.tokens import Strategy, fit_messages, prompt_limit
+from aigw.errors import InvalidRequestError
+from aigw.observability.tracing import Trace
+from aigw.types import AIRequest, ChatRequest, EmbeddingRequest
+
+
+@dataclass(frozen=True, slots=True)
+class ContextPolicy:
+    """How one request's context is built (from the key's settings, else the gateway's policy)."""
+
+    pii_mode: PIIMode = PIIMode.MASK
+    max_prompt_tokens: int | None = None
+    overflow: Strategy = "reject"
+
+
+@dataclass(slots=True)
+class PreparedRequest:
+    """The request as it goes out, and what the answer needs from its preparation."""
+
+    request: AIRequest
+    masker: Masker | None = None  # `restore` mode: puts the original values back into the answer
+    pii_counts: dict[str, int] = dataclasses.field(default_factory=dict)
+    trimmed_messages: int = 0
+
+
+class ContextBuilder:
+    def __init__(self, templates: TemplateStore) -> None:
+        self.templates = templates
+
+    def prepare(self, request: AIRequest, policy: ContextPolicy, trace: Trace) -> PreparedRequest:
+        """The request to send; raises 400 errors (`pii_detected`, `context_length_exceeded`, template errors)."""
+        if isinstance(request, EmbeddingRequest):
+            return self._embeddings(request, policy, trace)
+        messages = self._with_template(request, trace)
+        masker = Masker() if policy.pii_mode is not PIIMode.OFF else None
+        if masker is not None:
+            with trace.span("pii", mode=policy.pii_mode.value) as span:
+                messages = apply_to_chat(messages, masker, policy.pii_mode)
+                span.set(**masker.counts())
+        prepared = dataclasses.replace(request, messages=messages, template=None, variables={})
+        trimmed = self._fit(prepared, policy, trace)
+        return PreparedRequest(
+            prepared,
+            masker if policy.pii_mode is PIIMode.RESTORE else None,
+            masker.counts() if masker is not None else {},
+            trimmed,
+        )
+
+    def _with_template(self, request: ChatRequest, trace: Trace) -> list[dict[str, Any]]:
+        if request.template is None:
+            return request.messages
+        with trace.span("template") as span:
+            try:
+                template = self.templates.get(request.template)
+                rendered: list[dict[str, Any]] = list(template.render(request.variables))
+            except TemplateError as exc:
+                span.fail("template_error")
+                raise InvalidRequestError(str(exc), param="template", code="invalid_template") from None
+            span.set(template=template.ref)
+        trace.attrs["template"] = template.ref
+        return [*rendered, *request.messages]
+
+    def _fit(self, request: ChatRequest, policy: ContextPolicy, trace: Trace) -> int:
+        """Messages dropped to fit (0 when it fits as it is); the request is changed in place."""
+        output = _output_cap(request)
+        limit = prompt_limit(request.model, max_prompt_tokens=policy.max_prompt_tokens, reserve_output=output)
+        if limit is None or _byte_bound(request) <= limit:
+            return 0
+        with trace.span("tokens", limit=limit) as span:
+            fit = fit_messages(
+                request.model,
+                request.messages,
+                max_prompt_tokens=policy.max_prompt_tokens,
+                reserve_output=output,
+                strategy=policy.overflow,
+                tools=request.params.get("tools"),
+            )
+            span.set(prompt_tokens=fit.prompt_tokens, trimmed=fit.trimmed, estimated=fit.estimated)
+        if fit.trimmed:
+            request.messages = fit.messages
+        return fit.trimmed
+
+    @staticmethod
+    def _embeddings(request: EmbeddingRequest, policy: ContextPolicy, trace: Trace) -> PreparedRequest:
+        if policy.pii_mode is PIIMode.OFF:
+            return PreparedRequest(request)
+        masker = Masker()
+        with trace.span("pii", mode=policy.pii_mode.value) as span:
+            masked = apply_to_inputs(request.input, masker, policy.pii_mode)
+            span.set(**masker.counts())
+        # An embedding is of the text sent: `restore` has nothing to put back, so it masks like `mask`.
+        return PreparedRequest(dataclasses.replace(request, input=masked), None, masker.counts())
+
+
+def _output_cap(request: ChatRequest) -> int:
+    caps = [request.params.get(name) for name in ("max_completion_tokens", "max_tokens")]
+    valid = [c for c in caps if isinstance(c, int) and not isinstance(c, bool) and c > 0]
+    return max(valid, default=0)
+
+
+_SLACK = 64  # tokens the chat recipe adds beyond the JSON's bytes: reply priming, per-tool constants
+
+
+def _byte_bound(request: ChatRequest) -> float:
+    """At least the prompt's tokens: its size as JSON (a token covers one byte or more), or infinity when
+    it has parts counted at a fixed allowance (images), which only exact counting can bound."""
+    for message in request.messages:
+        content = message.get("content")
+        if isinstance(content, list) and any(not isinstance(p, dict) or p.get("type") != "text" for p in content):
+            return math.inf
+    tools = request.params.get("tools")
+    size = len(orjson.dumps(request.messages)) + (len(orjson.dumps(tools)) + _SLACK * len(tools) if tools else 0)
+    return size + _SLACK

@@ -1,0 +1,109 @@
+"""`response_format` checks: an answer that should be JSON (`json_object`) or match a JSON schema
+(`json_schema`) is checked before it is returned; the orchestrator asks once for a repair.
+
+Only text answers are checked (not tool calls, not streams: a stream is already on its way when it
+could be judged). The schema is checked when the request is read, so a bad schema is a 400 at once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from aigw.errors import InvalidRequestError, UpstreamError
+from aigw.types import AIRequest, ChatRequest
+
+_MAX_ERRORS = 3  # validation errors named in a repair request or an error message
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedFormat:
+    """What the answer's text must be: any JSON object, or one valid under `validator`."""
+
+    name: str
+    validator: Draft202012Validator | None = None
+
+
+def expected_format(request: AIRequest) -> ExpectedFormat | None:
+    """The format the request asks for, or None; raises 400 on a schema that is not valid JSON Schema."""
+    if not isinstance(request, ChatRequest) or request.stream:
+        return None
+    spec = request.params.get("response_format")
+    if not isinstance(spec, dict):
+        return None
+    if spec.get("type") == "json_object":
+        return ExpectedFormat("json_object")
+    if spec.get("type") != "json_schema":
+        return None
+    described = spec.get("json_schema")
+    schema = described.get("schema") if isinstance(described, dict) else None
+    if not isinstance(schema, dict):
+        raise InvalidRequestError(
+            "response_format json_schema needs a 'schema' object", param="response_format", code="invalid_value"
+        )
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise InvalidRequestError(
+            f"response_format schema is not valid JSON Schema: {exc.message}",
+            param="response_format",
+            code="invalid_value",
+        ) from None
+    name = described.get("name") if isinstance(described, dict) else None
+    return ExpectedFormat(str(name or "json_schema"), Draft202012Validator(schema))
+
+
+def problems(body: dict[str, Any], expected: ExpectedFormat) -> list[str]:
+    """Why the answer's texts do not have the expected format ([] when they do). Names paths and
+    rules, never the answer's values."""
+    found: list[str] = []
+    for choice in body.get("choices") or []:
+        message = choice.get("message") if isinstance(choice, dict) else None
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(content, str):
+            continue  # a tool call or a refusal: nothing to check
+        try:
+            document = json.loads(content)
+        except json.JSONDecodeError as exc:
+            found.append(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")
+            continue
+        if expected.validator is None:
+            if not isinstance(document, dict):
+                found.append(f"a JSON {type(document).__name__}, not an object")
+            continue
+        for error in list(expected.validator.iter_errors(document))[:_MAX_ERRORS]:
+            where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+            found.append(f"at {where}: fails '{error.validator}' {_rule(error.validator_value)}")
+    return found
+
+
+def repair_request(
+    request: ChatRequest, body: dict[str, Any], found: list[str], expected: ExpectedFormat
+) -> ChatRequest:
+    """The request again, with the invalid answer and what is wrong with it, asking for a corrected one."""
+    choices = body.get("choices") or [{}]
+    answer = (choices[0].get("message") or {}).get("content") or ""
+    want = "a JSON object" if expected.validator is None else f"JSON valid under the schema '{expected.name}'"
+    note = (
+        f"Your previous answer was not {want}: {'; '.join(found[:_MAX_ERRORS])}. "
+        "Reply again with only the corrected JSON, no other text."
+    )
+    messages = [*request.messages, {"role": "assistant", "content": answer}, {"role": "user", "content": note}]
+    return ChatRequest(request.model, messages, dict(request.params), stream=False)
+
+
+def invalid_answer(found: list[str], expected: ExpectedFormat) -> UpstreamError:
+    return UpstreamError(
+        f"The provider's answer did not match response_format ({expected.name}) after one repair attempt: "
+        + "; ".join(found[:_MAX_ERRORS]),
+        code="invalid_response_format",
+    )
+
+
+def _rule(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:77] + "..."
