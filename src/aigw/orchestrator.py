@@ -81,6 +81,7 @@ class _Call:
     info: CallInfo
 
 
+_PII_MODES = {mode.value: mode for mode in PIIMode}
 _TASK_FLAGS = {TaskKind.CHAT: "chat_enabled", TaskKind.EMBEDDINGS: "embeddings_enabled"}
 
 
@@ -207,14 +208,14 @@ class Orchestrator:
         prepared = self.context.prepare(
             request,
             ContextPolicy(
-                pii_mode=PIIMode(settings.get("pii_mode") or policy.pii_mode),
+                pii_mode=_PII_MODES[settings.get("pii_mode") or policy.pii_mode],
                 max_prompt_tokens=settings.get("max_prompt_tokens") or policy.max_prompt_tokens,
                 overflow=settings.get("prompt_overflow") or policy.prompt_overflow,
             ),
             trace,
         )
         if prepared.pii_counts:
-            trace.attrs["pii"] = prepared.pii_counts
+            trace.attrs["pii"] = prepared.pii_counts  # types and counts, never values
             self.metrics.observe_pii(prepared.pii_counts)
         if prepared.trimmed_messages:
             info.headers[TRIMMED_HEADER] = str(prepared.trimmed_messages)

@@ -36,9 +36,7 @@ def test_mask_is_the_default_and_the_trace_counts_types_only() -> None:
     assert prepared.request.messages[1]["content"] == "again <EMAIL_1>"  # the same value, the same placeholder
     assert prepared.pii_counts == {"EMAIL": 2, "CARD": 1}
     assert prepared.masker is None  # mask mode: nothing is put back
-    (span,) = [s for s in trace.spans if s.name == "pii"]
-    assert span.attrs == {"mode": "mask", "EMAIL": 2, "CARD": 1}
-    assert EMAIL not in str(trace.to_dict())
+    assert EMAIL not in str(trace.to_dict()) and "4111" not in str(trace.to_dict())
 
 
 def test_restore_keeps_the_masker_for_the_answer() -> None:

@@ -6,12 +6,14 @@
 Masking comes before counting, so the budget judges the prompt exactly as it will be sent. Counting
 is exact (OpenAI's encodings) only when it can matter: a prompt whose UTF-8 size is within the limit
 cannot pass it (a token covers at least one byte), so most requests never load a tokenizer.
-The trace records what was done, never a value: the template's name, PII counts per type, tokens.
+The trace records what was done, never a value: the template's name, PII counts per type (the
+orchestrator puts them in the trace's attributes), tokens.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -55,18 +57,14 @@ class ContextBuilder:
             return self._embeddings(request, policy, trace)
         messages = self._with_template(request, trace)
         masker = Masker() if policy.pii_mode is not PIIMode.OFF else None
+        counts: dict[str, int] = {}
         if masker is not None:
-            with trace.span("pii", mode=policy.pii_mode.value) as span:
-                messages = apply_to_chat(messages, masker, policy.pii_mode)
-                span.set(**masker.counts())
-        prepared = dataclasses.replace(request, messages=messages, template=None, variables={})
-        trimmed = self._fit(prepared, policy, trace)
-        return PreparedRequest(
-            prepared,
-            masker if policy.pii_mode is PIIMode.RESTORE else None,
-            masker.counts() if masker is not None else {},
-            trimmed,
-        )
+            messages = apply_to_chat(messages, masker, policy.pii_mode)
+            counts = masker.counts()
+        # The request is this call's own (read from its body): it is changed in place, not copied.
+        request.messages, request.template, request.variables = messages, None, {}
+        trimmed = self._fit(request, policy, trace)
+        return PreparedRequest(request, masker if policy.pii_mode is PIIMode.RESTORE else None, counts, trimmed)
 
     def _with_template(self, request: ChatRequest, trace: Trace) -> list[dict[str, Any]]:
         if request.template is None:
@@ -85,7 +83,7 @@ class ContextBuilder:
     def _fit(self, request: ChatRequest, policy: ContextPolicy, trace: Trace) -> int:
         """Messages dropped to fit (0 when it fits as it is); the request is changed in place."""
         output = _output_cap(request)
-        limit = prompt_limit(request.model, max_prompt_tokens=policy.max_prompt_tokens, reserve_output=output)
+        limit = _prompt_limit(request.model, policy.max_prompt_tokens, output)
         if limit is None or _byte_bound(request) <= limit:
             return 0
         with trace.span("tokens", limit=limit) as span:
@@ -107,11 +105,14 @@ class ContextBuilder:
         if policy.pii_mode is PIIMode.OFF:
             return PreparedRequest(request)
         masker = Masker()
-        with trace.span("pii", mode=policy.pii_mode.value) as span:
-            masked = apply_to_inputs(request.input, masker, policy.pii_mode)
-            span.set(**masker.counts())
+        request.input = apply_to_inputs(request.input, masker, policy.pii_mode)
         # An embedding is of the text sent: `restore` has nothing to put back, so it masks like `mask`.
-        return PreparedRequest(dataclasses.replace(request, input=masked), None, masker.counts())
+        return PreparedRequest(request, None, masker.counts())
+
+
+@functools.lru_cache(maxsize=1024)
+def _prompt_limit(model: str, max_prompt_tokens: int | None, output: int) -> int | None:
+    return prompt_limit(model, max_prompt_tokens=max_prompt_tokens, reserve_output=output)
 
 
 def _output_cap(request: ChatRequest) -> int:
