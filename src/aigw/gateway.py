@@ -148,6 +148,11 @@ class Gateway:
         if seeded:
             log.info("budgets seeded from the spend ledger", extra={"scopes": seeded})
 
+    async def catalog_changed(self, name: str) -> None:
+        """A collection or its items changed here: every replica reloads its versions (and so its index)."""
+        await self.plane.bus.publish("catalog")
+        await self.sync.refresh()
+
     def _control_changed(self, state: ControlState) -> None:
         """Reacts to a control-plane change: a budget cap set or changed while running starts from
         what was already spent this period; a new `routing` entry swaps the providers."""

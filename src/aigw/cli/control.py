@@ -99,7 +99,7 @@ def _actor() -> str:
         return "cli"
 
 
-def _with_plane(action: Callable[[ControlPlane], Awaitable[T]]) -> T:
+def with_plane(action: Callable[[ControlPlane], Awaitable[T]]) -> T:
     settings = load_settings()
 
     async def run() -> T:
@@ -115,7 +115,7 @@ def _with_plane(action: Callable[[ControlPlane], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
-def _print(value: Any) -> None:
+def print_json(value: Any) -> None:
     print(orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode())
 
 
@@ -145,9 +145,9 @@ def _keys_create(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise CommandError(f"--{'-'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
-    token, shown = _with_plane(lambda plane: plane.create_key(spec, _actor()))
+    token, shown = with_plane(lambda plane: plane.create_key(spec, _actor()))
     if args.json:
-        _print({"key": token, **shown})
+        print_json({"key": token, **shown})
     else:
         print(token)
         print(f"id {shown['id']}, prefix {shown['prefix']}: keep the key now, it is not shown again")
@@ -155,12 +155,12 @@ def _keys_create(args: argparse.Namespace) -> int:
 
 
 def _keys_list(args: argparse.Namespace) -> int:
-    _print(_with_plane(lambda plane: plane.list_keys(include_revoked=args.all)))
+    print_json(with_plane(lambda plane: plane.list_keys(include_revoked=args.all)))
     return 0
 
 
 def _keys_revoke(args: argparse.Namespace) -> int:
-    revoked = _with_plane(lambda plane: plane.revoke_key(args.key, _actor()))
+    revoked = with_plane(lambda plane: plane.revoke_key(args.key, _actor()))
     if revoked is None:
         raise CommandError(f"no active key with id or prefix {args.key!r}")
     print(f"revoked key {revoked['id']} ({revoked['prefix']})")
@@ -168,7 +168,7 @@ def _keys_revoke(args: argparse.Namespace) -> int:
 
 
 def _flags_list(args: argparse.Namespace) -> int:
-    _print(_with_plane(lambda plane: plane.flags()))
+    print_json(with_plane(lambda plane: plane.flags()))
     return 0
 
 
@@ -177,7 +177,7 @@ def _flags_set(args: argparse.Namespace) -> int:
     if word not in _TRUE | _FALSE:
         raise CommandError(f"flag value must be true or false, not {args.value!r}")
     enabled = word in _TRUE
-    old = _with_plane(lambda plane: plane.set_flag(args.name, enabled, _actor()))
+    old = with_plane(lambda plane: plane.set_flag(args.name, enabled, _actor()))
     print(f"{args.name}: {old} -> {enabled}")
     return 0
 
@@ -191,24 +191,24 @@ def _parse_value(text: str) -> Any:
 
 def _config_set(args: argparse.Namespace) -> int:
     value = _parse_value(args.value)
-    old = _with_plane(lambda plane: plane.set_config(args.key, value, _actor()))
+    old = with_plane(lambda plane: plane.set_config(args.key, value, _actor()))
     print(f"{args.key}: {orjson.dumps(old).decode()} -> {orjson.dumps(value).decode()}")
     return 0
 
 
 def _config_unset(args: argparse.Namespace) -> int:
-    old = _with_plane(lambda plane: plane.set_config(args.key, None, _actor()))
+    old = with_plane(lambda plane: plane.set_config(args.key, None, _actor()))
     print(f"{args.key}: {orjson.dumps(old).decode()} -> (environment)")
     return 0
 
 
 def _config_show(args: argparse.Namespace) -> int:
-    _print(_with_plane(lambda plane: plane.config_entries()))
+    print_json(with_plane(lambda plane: plane.config_entries()))
     return 0
 
 
 def _audit(args: argparse.Namespace) -> int:
-    _print(_with_plane(lambda plane: plane.audit_log(args.limit)))
+    print_json(with_plane(lambda plane: plane.audit_log(args.limit)))
     return 0
 
 
@@ -218,9 +218,9 @@ def _usage(args: argparse.Namespace) -> int:
     async def report(plane: ControlPlane) -> dict[str, Any]:
         return await plane.usage(build_policy(settings, await plane.config_entries()))
 
-    found = _with_plane(report)
+    found = with_plane(report)
     if args.json:
-        _print(found)
+        print_json(found)
         return 0
     for label in ("today", "month"):
         period = found[label]

@@ -16,6 +16,7 @@ class ControlState:
     flags: Flags
     policy: PolicyConfig
     keys: KeyCache = field(default_factory=KeyCache)
+    catalog_versions: dict[str, int] = field(default_factory=dict)  # collection -> version in the database
     synced_at: float | None = None  # monotonic time of the last successful refresh
     sync_error: str | None = None
 

@@ -18,6 +18,7 @@ from aigw.policy.config import build_policy
 from aigw.policy.flags import Flags
 from aigw.policy.keys import KeyRecord
 from aigw.settings import Settings
+from aigw.store import catalog as catalog_rows
 from aigw.store import keys as key_rows
 from aigw.store import settings_store
 from aigw.store.changes import ChangeBus
@@ -96,6 +97,7 @@ class ControlSync:
         try:
             flags = await settings_store.load_flags(self.database)
             entries = await settings_store.load_config_entries(self.database)
+            versions = await catalog_rows.collection_versions(self.database)
             await self._refresh_keys()
         except Exception as exc:  # any database failure: serve on with the last good state
             if self.state.sync_error is None:
@@ -106,6 +108,7 @@ class ControlSync:
             return False
         self.state.flags = Flags({"ai_enabled": self.settings.gateway_enabled}, flags)
         self.state.policy = build_policy(self.settings, entries)
+        self.state.catalog_versions = versions
         self.state.synced_at = time.monotonic()
         if self.state.sync_error is not None:
             log.info("control-plane refresh recovered")

@@ -6,7 +6,20 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, Numeric, String, Text, func
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -95,3 +108,34 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(200))
     old_value: Mapped[Any] = mapped_column(JSONValue, nullable=True)
     new_value: Mapped[Any] = mapped_column(JSONValue, nullable=True)
+
+
+class Collection(Base):
+    """A named catalog that task entrypoints search. `version` grows with every change to it or its
+    items, so replicas know when their in-memory index is stale."""
+
+    __tablename__ = "ai_collections"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    settings: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
+    version: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now(), onupdate=func.now())
+
+
+class CatalogItem(Base):
+    """One item of a collection. `embedding` (float32 bytes) is kept with the model that made it and
+    the hash of the text it was made from, so a restart does not recompute it."""
+
+    __tablename__ = "ai_items"
+
+    collection: Mapped[str] = mapped_column(
+        String(100), ForeignKey("ai_collections.name", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    item_metadata: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONValue)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    embedding_model: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now(), onupdate=func.now())

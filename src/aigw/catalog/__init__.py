@@ -1,0 +1,1 @@
+"""Catalogs: named collections of items (id, text, metadata) that task entrypoints search."""

@@ -1,0 +1,166 @@
+"""Catalog rows: collections and their items, written in bulk (one statement per batch).
+
+Every change to a collection or its items raises the collection's `version`, so a replica can tell
+that its in-memory index is stale by comparing one integer. An item whose text changes loses its
+stored embedding (it was made from the old text); an unchanged text keeps it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from aigw.catalog.item import Item
+from aigw.store.database import Database
+from aigw.store.models import CatalogItem, Collection
+
+_BATCH = 500  # rows per statement: well under SQLite's and asyncpg's bound-parameter limits
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    item: Item
+    content_hash: str
+    embedding: bytes | None
+    embedding_model: str | None
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def put_collection(database: Database, name: str, settings: dict[str, Any] | None) -> bool:
+    """Create the collection or replace its settings; True when it was created."""
+    async with database.engine.begin() as conn:
+        existing = await conn.scalar(sa.select(Collection.version).where(Collection.name == name))
+        if existing is None:
+            await conn.execute(sa.insert(Collection).values(name=name, settings=settings, version=1))
+            return True
+        await conn.execute(
+            sa.update(Collection).where(Collection.name == name).values(settings=settings, version=existing + 1)
+        )
+        return False
+
+
+async def delete_collection(database: Database, name: str) -> bool:
+    async with database.engine.begin() as conn:
+        await conn.execute(sa.delete(CatalogItem).where(CatalogItem.collection == name))
+        result = await conn.execute(sa.delete(Collection).where(Collection.name == name))
+        return bool(result.rowcount)
+
+
+async def get_collection(database: Database, name: str) -> dict[str, Any] | None:
+    rows = await list_collections(database, name)
+    return rows[0] if rows else None
+
+
+async def list_collections(database: Database, name: str | None = None) -> list[dict[str, Any]]:
+    count = (
+        sa.select(sa.func.count())
+        .where(CatalogItem.collection == Collection.name)
+        .correlate(Collection)
+        .scalar_subquery()
+    )
+    query = sa.select(Collection.name, Collection.settings, Collection.version, count.label("items")).order_by(
+        Collection.name
+    )
+    if name is not None:
+        query = query.where(Collection.name == name)
+    async with database.engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    return [{"name": r.name, "settings": r.settings or {}, "version": r.version, "items": r.items} for r in rows]
+
+
+async def collection_versions(database: Database) -> dict[str, int]:
+    async with database.engine.connect() as conn:
+        rows = (await conn.execute(sa.select(Collection.name, Collection.version))).all()
+    return {r.name: r.version for r in rows}
+
+
+async def upsert_items(database: Database, name: str, items: Sequence[Item]) -> int:
+    """Insert or replace `items` (by id) in one transaction; returns how many were written."""
+    table = cast(sa.Table, CatalogItem.__table__)
+    insert = postgresql.insert if database.dialect == "postgresql" else sqlite.insert
+    async with database.engine.begin() as conn:
+        for start in range(0, len(items), _BATCH):
+            rows = [
+                {
+                    "collection": name,
+                    "id": item.id,
+                    "text": item.text,
+                    "metadata": item.metadata,
+                    "content_hash": content_hash(item.text),
+                }
+                for item in items[start : start + _BATCH]
+            ]
+            statement = insert(table).values(rows)
+            new = statement.excluded
+            same_text = table.c.content_hash == new["content_hash"]
+            await conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[table.c.collection, table.c.id],
+                    set_={
+                        "text": new["text"],
+                        "metadata": new["metadata"],
+                        "content_hash": new["content_hash"],
+                        "embedding": sa.case((same_text, table.c.embedding), else_=sa.null()),
+                        "embedding_model": sa.case((same_text, table.c.embedding_model), else_=sa.null()),
+                        "updated_at": sa.func.now(),
+                    },
+                )
+            )
+        await _bump(conn, name)
+    return len(items)
+
+
+async def delete_items(database: Database, name: str, ids: Iterable[str]) -> int:
+    wanted = list(ids)
+    deleted = 0
+    async with database.engine.begin() as conn:
+        for start in range(0, len(wanted), _BATCH):
+            result = await conn.execute(
+                sa.delete(CatalogItem).where(
+                    CatalogItem.collection == name, CatalogItem.id.in_(wanted[start : start + _BATCH])
+                )
+            )
+            deleted += result.rowcount or 0
+        if deleted:
+            await _bump(conn, name)
+    return deleted
+
+
+async def load_items(database: Database, name: str) -> list[StoredItem]:
+    query = sa.select(
+        CatalogItem.id,
+        CatalogItem.text,
+        CatalogItem.item_metadata.label("meta"),
+        CatalogItem.content_hash,
+        CatalogItem.embedding,
+        CatalogItem.embedding_model,
+    ).where(CatalogItem.collection == name)
+    async with database.engine.connect() as conn:
+        rows = (await conn.execute(query.order_by(CatalogItem.id))).all()
+    return [StoredItem(Item(r.id, r.text, r.meta or {}), r.content_hash, r.embedding, r.embedding_model) for r in rows]
+
+
+async def store_embeddings(database: Database, name: str, rows: Sequence[tuple[str, str, bytes, str]]) -> int:
+    """Keep embeddings (id, content hash, float32 bytes, model) for items whose text is still that hash."""
+    stored = 0
+    async with database.engine.begin() as conn:
+        for item_id, hashed, vector, model in rows:
+            result = await conn.execute(
+                sa.update(CatalogItem)
+                .where(CatalogItem.collection == name, CatalogItem.id == item_id, CatalogItem.content_hash == hashed)
+                .values(embedding=vector, embedding_model=model)
+            )
+            stored += result.rowcount or 0
+    return stored
+
+
+async def _bump(conn: Any, name: str) -> None:
+    await conn.execute(sa.update(Collection).where(Collection.name == name).values(version=Collection.version + 1))
