@@ -35,6 +35,9 @@ from aigw.store.changes import ChangeBus
 from aigw.store.database import Database
 from aigw.store.redis import connect_redis
 from aigw.store.spend import SpendWriter
+from aigw.tasks.catalog_index import CatalogIndexes
+from aigw.tasks.provider_vectors import ProviderVectors
+from aigw.tasks.search import SemanticSearch
 
 log = logging.getLogger("aigw")
 
@@ -69,6 +72,17 @@ class Gateway:
         self.policy = PolicyEngine(self._admission(ledger), lambda: self.control.policy, self.costs)
         self.orchestrator = Orchestrator(
             router, self.clients, self.metrics, flags=lambda: self.control.flags, policy=self.policy, costs=self.costs
+        )
+        self.catalog = CatalogIndexes(self.database, lambda: self.control.catalog_versions)
+        self.provider_vectors = ProviderVectors(self.database)
+        self.search = SemanticSearch(
+            self.catalog,
+            self.provider_vectors,
+            self.orchestrator,
+            embedding_model=lambda: settings.embedding_model,
+            order=lambda: self.control.policy.fallback_order or settings.fallback_order,
+            fallback_enabled=settings.fallback_enabled,
+            deadline_s=settings.task_deadline,
         )
         self.ready = False
 
@@ -220,6 +234,7 @@ class Gateway:
         for task in list(self._tasks):
             task.cancel()  # a swap in progress stops; retiring clients close now
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.provider_vectors.close()
         await self.costs.close()
         await self.spend.close()
         await self.sync.close()

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     log_level: LogLevel = "INFO"
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     keepalive_timeout: int = Field(75, ge=1)  # above the usual load balancer idle timeout (60 s)
+    task_deadline: float = Field(2.0, gt=0, le=120)  # seconds a task call may take, fallbacks included
+    embedding_model: str = "text-embedding-3-small"  # the provider model task searches embed with
     state_dir: Path = Path(".aigw")
 
     @field_validator("fallback_order", mode="before")

@@ -14,7 +14,16 @@ from aigw.store.migrate import current_revision, downgrade, head_revision, upgra
 from tests.support.processes import AIGW
 
 pytestmark = pytest.mark.integration
-TABLES = {"ai_config", "ai_feature_flags", "ai_api_keys", "ai_spend", "ai_audit_log", "ai_collections", "ai_items"}
+TABLES = {
+    "ai_config",
+    "ai_feature_flags",
+    "ai_api_keys",
+    "ai_spend",
+    "ai_audit_log",
+    "ai_collections",
+    "ai_items",
+    "ai_item_embeddings",
+}
 
 
 async def _tables(database: Database) -> set[str]:

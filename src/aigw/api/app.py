@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from aigw import __version__
-from aigw.api import admin, collections, ops
+from aigw.api import admin, collections, ops, tasks
 from aigw.api import openai as openai_api
 from aigw.api.auth import Authenticator
 from aigw.api.errors import install_error_handlers
@@ -70,6 +70,7 @@ def create_app(gateway: Gateway, logs: LogSystem | None = None) -> FastAPI:
     app.router.routes.extend(ops.routes())
     app.include_router(admin.router)
     app.include_router(collections.router)
+    app.include_router(tasks.router)
     install_error_handlers(app)
     return app
 

@@ -13,35 +13,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from aigw.api.deps import GatewayDep, any_key, master_key
 from aigw.catalog.item import MAX_ID_LENGTH, MAX_TEXT_LENGTH, Item
 from aigw.errors import InvalidRequestError, NotFoundError
 from aigw.gateway import Gateway
-from aigw.policy.caller import Caller
 from aigw.store import catalog as rows
 
 MAX_ITEMS_PER_CALL = 10_000
 CollectionName = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")]
 
 
-def _gateway(request: Request) -> Gateway:
-    gateway: Gateway = request.app.state.gateway
-    return gateway
-
-
-def _reader(request: Request) -> Caller:
-    caller: Caller = request.app.state.auth.authenticate(request)
-    return caller
-
-
-def _writer(request: Request) -> Caller:
-    caller: Caller = request.app.state.auth.require_admin(request)
-    return caller
-
-
-GatewayDep = Annotated[Gateway, Depends(_gateway)]
 router = APIRouter(prefix="/v1/collections", tags=["collections"])
 
 
@@ -71,7 +55,7 @@ class IdsBody(BaseModel):
     ids: list[str] = Field(min_length=1, max_length=MAX_ITEMS_PER_CALL)
 
 
-@router.put("/{name}", dependencies=[Depends(_writer)])
+@router.put("/{name}", dependencies=[Depends(master_key)])
 async def put_collection(name: CollectionName, body: CollectionBody, gateway: GatewayDep, response: Response) -> Any:
     created = await rows.put_collection(gateway.database, name, body.settings)
     await gateway.catalog_changed(name)
@@ -79,18 +63,18 @@ async def put_collection(name: CollectionName, body: CollectionBody, gateway: Ga
     return {"object": "collection", **await _found(gateway, name)}
 
 
-@router.get("", dependencies=[Depends(_reader)])
+@router.get("", dependencies=[Depends(any_key)])
 async def list_collections(gateway: GatewayDep) -> dict[str, Any]:
     found = await rows.list_collections(gateway.database)
     return {"object": "list", "data": [{"object": "collection", **c} for c in found]}
 
 
-@router.get("/{name}", dependencies=[Depends(_reader)])
+@router.get("/{name}", dependencies=[Depends(any_key)])
 async def get_collection(name: CollectionName, gateway: GatewayDep) -> dict[str, Any]:
     return {"object": "collection", **await _found(gateway, name)}
 
 
-@router.delete("/{name}", dependencies=[Depends(_writer)])
+@router.delete("/{name}", dependencies=[Depends(master_key)])
 async def delete_collection(name: CollectionName, gateway: GatewayDep) -> dict[str, Any]:
     if not await rows.delete_collection(gateway.database, name):
         raise _missing(name)
@@ -98,7 +82,7 @@ async def delete_collection(name: CollectionName, gateway: GatewayDep) -> dict[s
     return {"object": "collection.deleted", "name": name, "deleted": True}
 
 
-@router.post("/{name}/items", dependencies=[Depends(_writer)])
+@router.post("/{name}/items", dependencies=[Depends(master_key)])
 async def upsert_items(name: CollectionName, body: ItemsBody, gateway: GatewayDep) -> dict[str, Any]:
     await _found(gateway, name)
     ids = [item.id for item in body.items]
@@ -110,7 +94,7 @@ async def upsert_items(name: CollectionName, body: ItemsBody, gateway: GatewayDe
     return {"object": "collection.items", "collection": name, "upserted": written}
 
 
-@router.post("/{name}/items/delete", dependencies=[Depends(_writer)])
+@router.post("/{name}/items/delete", dependencies=[Depends(master_key)])
 async def delete_items(name: CollectionName, body: IdsBody, gateway: GatewayDep) -> dict[str, Any]:
     await _found(gateway, name)
     deleted = await rows.delete_items(gateway.database, name, body.ids)
@@ -118,7 +102,7 @@ async def delete_items(name: CollectionName, body: IdsBody, gateway: GatewayDep)
     return {"object": "collection.items", "collection": name, "deleted": deleted}
 
 
-@router.delete("/{name}/items/{item_id}", dependencies=[Depends(_writer)])
+@router.delete("/{name}/items/{item_id}", dependencies=[Depends(master_key)])
 async def delete_item(name: CollectionName, item_id: str, gateway: GatewayDep) -> dict[str, Any]:
     await _found(gateway, name)
     if not await rows.delete_items(gateway.database, name, [item_id]):

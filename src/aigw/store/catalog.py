@@ -1,8 +1,8 @@
-"""Catalog rows: collections and their items, written in bulk (one statement per batch).
+"""Catalog rows: collections, their items and the items' embeddings, written in bulk.
 
 Every change to a collection or its items raises the collection's `version`, so a replica can tell
-that its in-memory index is stale by comparing one integer. An item whose text changes loses its
-stored embedding (it was made from the old text); an unchanged text keeps it.
+that its in-memory index is stale by comparing one integer. Embeddings are kept per model with the
+hash of the text they were made from: only those whose hash matches the item's text are used.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from aigw.catalog.item import Item
 from aigw.store.database import Database
-from aigw.store.models import CatalogItem, Collection
+from aigw.store.models import CatalogItem, Collection, ItemEmbedding
 
 _BATCH = 500  # rows per statement: well under SQLite's and asyncpg's bound-parameter limits
 
@@ -26,8 +26,6 @@ _BATCH = 500  # rows per statement: well under SQLite's and asyncpg's bound-para
 class StoredItem:
     item: Item
     content_hash: str
-    embedding: bytes | None
-    embedding_model: str | None
 
 
 def content_hash(text: str) -> str:
@@ -49,6 +47,7 @@ async def put_collection(database: Database, name: str, settings: dict[str, Any]
 
 async def delete_collection(database: Database, name: str) -> bool:
     async with database.engine.begin() as conn:
+        await conn.execute(sa.delete(ItemEmbedding).where(ItemEmbedding.collection == name))
         await conn.execute(sa.delete(CatalogItem).where(CatalogItem.collection == name))
         result = await conn.execute(sa.delete(Collection).where(Collection.name == name))
         return bool(result.rowcount)
@@ -100,7 +99,6 @@ async def upsert_items(database: Database, name: str, items: Sequence[Item]) -> 
             ]
             statement = insert(table).values(rows)
             new = statement.excluded
-            same_text = table.c.content_hash == new["content_hash"]
             await conn.execute(
                 statement.on_conflict_do_update(
                     index_elements=[table.c.collection, table.c.id],
@@ -108,8 +106,6 @@ async def upsert_items(database: Database, name: str, items: Sequence[Item]) -> 
                         "text": new["text"],
                         "metadata": new["metadata"],
                         "content_hash": new["content_hash"],
-                        "embedding": sa.case((same_text, table.c.embedding), else_=sa.null()),
-                        "embedding_model": sa.case((same_text, table.c.embedding_model), else_=sa.null()),
                         "updated_at": sa.func.now(),
                     },
                 )
@@ -123,10 +119,12 @@ async def delete_items(database: Database, name: str, ids: Iterable[str]) -> int
     deleted = 0
     async with database.engine.begin() as conn:
         for start in range(0, len(wanted), _BATCH):
+            chunk = wanted[start : start + _BATCH]
+            await conn.execute(
+                sa.delete(ItemEmbedding).where(ItemEmbedding.collection == name, ItemEmbedding.item_id.in_(chunk))
+            )
             result = await conn.execute(
-                sa.delete(CatalogItem).where(
-                    CatalogItem.collection == name, CatalogItem.id.in_(wanted[start : start + _BATCH])
-                )
+                sa.delete(CatalogItem).where(CatalogItem.collection == name, CatalogItem.id.in_(chunk))
             )
             deleted += result.rowcount or 0
         if deleted:
@@ -136,30 +134,43 @@ async def delete_items(database: Database, name: str, ids: Iterable[str]) -> int
 
 async def load_items(database: Database, name: str) -> list[StoredItem]:
     query = sa.select(
-        CatalogItem.id,
-        CatalogItem.text,
-        CatalogItem.item_metadata.label("meta"),
-        CatalogItem.content_hash,
-        CatalogItem.embedding,
-        CatalogItem.embedding_model,
+        CatalogItem.id, CatalogItem.text, CatalogItem.item_metadata.label("meta"), CatalogItem.content_hash
     ).where(CatalogItem.collection == name)
     async with database.engine.connect() as conn:
         rows = (await conn.execute(query.order_by(CatalogItem.id))).all()
-    return [StoredItem(Item(r.id, r.text, r.meta or {}), r.content_hash, r.embedding, r.embedding_model) for r in rows]
+    return [StoredItem(Item(r.id, r.text, r.meta or {}), r.content_hash) for r in rows]
 
 
-async def store_embeddings(database: Database, name: str, rows: Sequence[tuple[str, str, bytes, str]]) -> int:
-    """Keep embeddings (id, content hash, float32 bytes, model) for items whose text is still that hash."""
-    stored = 0
+async def load_embeddings(database: Database, name: str, model: str) -> dict[str, tuple[str, bytes]]:
+    """Item id -> (content hash, float32 bytes) of the embeddings `model` made for the collection."""
+    query = sa.select(ItemEmbedding.item_id, ItemEmbedding.content_hash, ItemEmbedding.vector).where(
+        ItemEmbedding.collection == name, ItemEmbedding.model == model
+    )
+    async with database.engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    return {r.item_id: (r.content_hash, r.vector) for r in rows}
+
+
+async def store_embeddings(database: Database, name: str, model: str, rows: Sequence[tuple[str, str, bytes]]) -> int:
+    """Keep embeddings (item id, content hash, float32 bytes) made by `model`, replacing older ones."""
+    if not rows:
+        return 0
+    table = cast(sa.Table, ItemEmbedding.__table__)
+    insert = postgresql.insert if database.dialect == "postgresql" else sqlite.insert
     async with database.engine.begin() as conn:
-        for item_id, hashed, vector, model in rows:
-            result = await conn.execute(
-                sa.update(CatalogItem)
-                .where(CatalogItem.collection == name, CatalogItem.id == item_id, CatalogItem.content_hash == hashed)
-                .values(embedding=vector, embedding_model=model)
+        for start in range(0, len(rows), _BATCH):
+            values = [
+                {"collection": name, "item_id": i, "model": model, "content_hash": h, "vector": v}
+                for i, h, v in rows[start : start + _BATCH]
+            ]
+            statement = insert(table).values(values)
+            await conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[table.c.collection, table.c.item_id, table.c.model],
+                    set_={"content_hash": statement.excluded["content_hash"], "vector": statement.excluded["vector"]},
+                )
             )
-            stored += result.rowcount or 0
-    return stored
+    return len(rows)
 
 
 async def _bump(conn: Any, name: str) -> None:

@@ -124,8 +124,7 @@ class Collection(Base):
 
 
 class CatalogItem(Base):
-    """One item of a collection. `embedding` (float32 bytes) is kept with the model that made it and
-    the hash of the text it was made from, so a restart does not recompute it."""
+    """One item of a collection; `content_hash` is the SHA-256 of its text."""
 
     __tablename__ = "ai_items"
 
@@ -136,6 +135,17 @@ class CatalogItem(Base):
     text: Mapped[str] = mapped_column(Text)
     item_metadata: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONValue)
     content_hash: Mapped[str] = mapped_column(String(64))
-    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
-    embedding_model: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now(), onupdate=func.now())
+
+
+class ItemEmbedding(Base):
+    """An item's embedding by one model (float32 bytes), kept with the hash of the text it was made
+    from: a restart reuses it, a changed text does not."""
+
+    __tablename__ = "ai_item_embeddings"
+
+    collection: Mapped[str] = mapped_column(String(100), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    model: Mapped[str] = mapped_column(String(100), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)

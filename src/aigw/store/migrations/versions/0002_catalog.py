@@ -1,4 +1,4 @@
-"""catalog: collections and their items
+"""catalog: collections, their items and the items' embeddings
 
 Revision ID: 0002
 Revises: 0001
@@ -36,14 +36,22 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("metadata", _JSON, nullable=True),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
-        sa.Column("embedding", sa.LargeBinary(), nullable=True),
-        sa.Column("embedding_model", sa.String(length=100), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         sa.ForeignKeyConstraint(["collection"], ["ai_collections.name"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("collection", "id"),
     )
+    op.create_table(
+        "ai_item_embeddings",
+        sa.Column("collection", sa.String(length=100), nullable=False),
+        sa.Column("item_id", sa.String(length=200), nullable=False),
+        sa.Column("model", sa.String(length=100), nullable=False),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("vector", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("collection", "item_id", "model"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("ai_item_embeddings")
     op.drop_table("ai_items")
     op.drop_table("ai_collections")

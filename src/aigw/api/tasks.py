@@ -1,0 +1,73 @@
+"""Task entrypoints over HTTP (any valid key).
+
+    POST /v1/tasks/semantic_search   {"collection", "query", "k": 10, "filters": {...}}
+
+The answer says which path served it and why the paths before it did not:
+    {"object": "task.result", "task": "semantic_search", "collection", "results": [{"id", "score",
+     "text", "metadata"}], "served_by": "provider" | "local_embeddings" | "fuzzy",
+     "fallbacks": [{"path", "reason"}], "took_ms"}
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from aigw.api.deps import CallerDep, GatewayDep
+from aigw.api.middleware import request_state
+from aigw.catalog.filters import check_filters
+from aigw.errors import NotFoundError
+from aigw.tasks.catalog_index import CollectionNotFound
+from aigw.tasks.search import SearchOutcome, SearchRequest
+
+router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+MAX_K = 100
+
+
+class SearchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    collection: str = Field(min_length=1, max_length=100)
+    query: str = Field(min_length=1, max_length=4000)
+    k: int = Field(10, ge=1, le=MAX_K)
+    filters: dict[str, Any] | None = None
+
+
+@router.post("/semantic_search")
+async def semantic_search(
+    body: SearchBody,
+    request: Request,
+    response: Response,
+    gateway: GatewayDep,
+    caller: CallerDep,
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    search = SearchRequest(body.collection, body.query, body.k, check_filters(body.filters))
+    state = request_state(request.scope)
+    try:
+        outcome = await gateway.search.run(search, caller, state.trace)
+    except CollectionNotFound:
+        raise NotFoundError(f"No collection named {body.collection!r}", code="collection_not_found") from None
+    state.trace.attrs["served_by"] = outcome.served_by
+    response.headers["x-aigw-served-by"] = outcome.served_by
+    return _answer("semantic_search", outcome, started)
+
+
+def _answer(task: str, outcome: SearchOutcome, started: float) -> dict[str, Any]:
+    items = outcome.collection.items
+    return {
+        "object": "task.result",
+        "task": task,
+        "collection": outcome.collection.name,
+        "results": [
+            {"id": hit.id, "score": round(hit.score, 6), "text": items[hit.id].text, "metadata": items[hit.id].metadata}
+            for hit in outcome.hits
+            if hit.id in items
+        ],
+        "served_by": outcome.served_by,
+        "fallbacks": outcome.fallbacks,
+        "took_ms": round((time.perf_counter() - started) * 1000, 2),
+    }

@@ -1,0 +1,1 @@
+"""Local fallbacks: search that works when no provider answers."""

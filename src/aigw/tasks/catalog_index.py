@@ -1,0 +1,107 @@
+"""In-memory search indexes of the catalog, one per collection, rebuilt when the collection changes.
+
+The control-plane sync keeps every collection's version (`ControlState.catalog_versions`); a search
+compares it with the version its index was built from, so a change made on any replica reaches
+this one within a poll interval (at once with Redis or PostgreSQL notifications). Building reads
+the collection once and runs in a worker thread: the event loop keeps serving meanwhile, and
+concurrent searches of a stale collection wait for one rebuild, not one each.
+
+Local embeddings stored in the database are reused when their text has not changed; missing ones
+are computed in the build, in batches in a worker thread, and written back, so a restart does not
+compute them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from aigw.catalog.item import Item
+from aigw.fallbacks import local_embeddings
+from aigw.fallbacks.fuzzy import FuzzyIndex
+from aigw.fallbacks.vector_index import VectorIndex
+from aigw.store import catalog as rows
+from aigw.store.database import Database
+
+log = logging.getLogger("aigw.tasks")
+_EMBED_BATCH = 256
+
+
+@dataclass(slots=True)
+class LoadedCollection:
+    name: str
+    version: int
+    items: dict[str, Item]
+    fuzzy: FuzzyIndex
+    local: VectorIndex | None = None  # local embeddings of every item, when the model is installed
+    settings: dict[str, object] = field(default_factory=dict)
+
+
+class CollectionNotFound(LookupError):
+    pass
+
+
+class CatalogIndexes:
+    def __init__(self, database: Database, versions: Callable[[], dict[str, int]]) -> None:
+        self.database = database
+        self._versions = versions
+        self._loaded: dict[str, LoadedCollection] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def get(self, name: str) -> LoadedCollection:
+        """The collection's index, rebuilt first if the collection changed; CollectionNotFound if there is none."""
+        wanted = self._versions().get(name)
+        if wanted is None:
+            self._loaded.pop(name, None)
+            raise CollectionNotFound(name)
+        current = self._loaded.get(name)
+        if current is not None and current.version == wanted:
+            return current
+        async with self._locks.setdefault(name, asyncio.Lock()):
+            current = self._loaded.get(name)
+            if current is None or current.version != wanted:
+                current = await self._build(name, wanted)
+                self._loaded[name] = current
+        return current
+
+    async def _build(self, name: str, version: int) -> LoadedCollection:
+        found = await rows.get_collection(self.database, name)
+        stored = await rows.load_items(self.database, name)
+        settings = dict(found["settings"]) if found else {}
+        weights = settings.get("field_weights")
+        synonyms = settings.get("synonyms")
+        fuzzy = await asyncio.to_thread(
+            FuzzyIndex,
+            [s.item for s in stored],
+            synonyms=synonyms if isinstance(synonyms, dict) else None,
+            field_weights=weights if isinstance(weights, dict) else None,
+        )
+        local = await self._local_vectors(name, stored)
+        log.info("catalog index built", extra={"collection": name, "items": len(stored), "version": version})
+        return LoadedCollection(name, version, {s.item.id: s.item for s in stored}, fuzzy, local, settings)
+
+    async def _local_vectors(self, name: str, stored: list[rows.StoredItem]) -> VectorIndex | None:
+        embedder = local_embeddings.get_embedder()
+        if embedder is None:
+            return None
+        model = embedder.name
+        index = VectorIndex(embedder.dimensions)
+        saved = await rows.load_embeddings(self.database, name, model)
+        reusable = [s for s in stored if saved.get(s.item.id, ("",))[0] == s.content_hash]
+        if reusable:
+            vectors = np.stack([np.frombuffer(saved[s.item.id][1], dtype=np.float32) for s in reusable])
+            index.upsert([s.item.id for s in reusable], vectors, [s.item.metadata for s in reusable])
+        missing = [s for s in stored if saved.get(s.item.id, ("",))[0] != s.content_hash]
+        for start in range(0, len(missing), _EMBED_BATCH):
+            batch = missing[start : start + _EMBED_BATCH]
+            vectors = await asyncio.to_thread(embedder.embed, [s.item.text for s in batch])
+            index.upsert([s.item.id for s in batch], vectors, [s.item.metadata for s in batch])
+            made = [
+                (s.item.id, s.content_hash, v.astype(np.float32).tobytes()) for s, v in zip(batch, vectors, strict=True)
+            ]
+            await rows.store_embeddings(self.database, name, model, made)
+        return index

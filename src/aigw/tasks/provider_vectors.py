@@ -1,0 +1,76 @@
+"""Item embeddings made by a provider's embedding model, for the provider path of semantic search.
+
+A collection's items are embedded once per (collection version, model), in the background, in
+batches through the orchestrator (so keys, budgets, PII masking and the circuit breaker apply as to
+any call), and stored: a restart or another replica reuses them. Until every item has one, the
+provider path is not ready and search falls back, saying `index_building`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+import numpy as np
+
+from aigw.fallbacks.vector_index import VectorIndex
+from aigw.store import catalog as rows
+from aigw.store.database import Database
+from aigw.tasks.catalog_index import LoadedCollection
+
+log = logging.getLogger("aigw.tasks")
+BATCH = 128
+Embed = Callable[[Sequence[str]], Awaitable[np.ndarray]]  # texts -> (n, d) float32, through the orchestrator
+
+
+class ProviderVectors:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._ready: dict[tuple[str, str], tuple[int, VectorIndex]] = {}
+        self._building: dict[tuple[str, str], asyncio.Task[None]] = {}
+
+    def index(self, collection: LoadedCollection, model: str, embed: Embed) -> VectorIndex | None:
+        """The index of `model`'s embeddings for this version of the collection, or None while it is
+        being built (a build is started if none runs)."""
+        key = (collection.name, model)
+        ready = self._ready.get(key)
+        if ready is not None and ready[0] == collection.version:
+            return ready[1]
+        running = self._building.get(key)
+        if running is None or running.done():
+            task = asyncio.create_task(self._build(collection, model, embed))
+            self._building[key] = task
+        return None
+
+    async def close(self) -> None:
+        for task in self._building.values():
+            task.cancel()
+        await asyncio.gather(*self._building.values(), return_exceptions=True)
+
+    async def _build(self, collection: LoadedCollection, model: str, embed: Embed) -> None:
+        stored_as = f"provider:{model}"
+        try:
+            items = await rows.load_items(self.database, collection.name)
+            saved = await rows.load_embeddings(self.database, collection.name, stored_as)
+            reusable = [s for s in items if saved.get(s.item.id, ("",))[0] == s.content_hash]
+            missing = [s for s in items if saved.get(s.item.id, ("",))[0] != s.content_hash]
+            index: VectorIndex | None = None
+            if reusable:
+                vectors = np.stack([np.frombuffer(saved[s.item.id][1], dtype=np.float32) for s in reusable])
+                index = VectorIndex(vectors.shape[1])
+                index.upsert([s.item.id for s in reusable], vectors, [s.item.metadata for s in reusable])
+            for start in range(0, len(missing), BATCH):
+                batch = missing[start : start + BATCH]
+                vectors = (await embed([s.item.text for s in batch])).astype(np.float32)
+                index = index or VectorIndex(vectors.shape[1])
+                index.upsert([s.item.id for s in batch], vectors, [s.item.metadata for s in batch])
+                made = [(s.item.id, s.content_hash, v.tobytes()) for s, v in zip(batch, vectors, strict=True)]
+                await rows.store_embeddings(self.database, collection.name, stored_as, made)
+            if index is not None:
+                self._ready[(collection.name, model)] = (collection.version, index)
+        except Exception as exc:  # a provider or database failure: the next search starts another build
+            log.warning(
+                "provider embeddings of a collection could not be built",
+                extra={"collection": collection.name, "error": type(exc).__name__},
+            )

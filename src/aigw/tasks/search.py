@@ -1,0 +1,177 @@
+"""`semantic_search`: the best path that answers within the task's deadline, and why others did not.
+
+    provider   the query embedded by the provider (through the orchestrator: keys, budgets, PII,
+               circuit breaker) and searched among the items' provider embeddings
+    local_embeddings   the query embedded on this machine (optional extra) and searched the same way
+    fuzzy      RapidFuzz over the items' text and weighted fields, with synonyms: always there
+
+The order follows `AI_FALLBACK_ORDER` (a provider name, or `local` for the local paths; providers
+come first when it names none) and `AI_FALLBACK_ENABLED` (off: the provider path only, its failure
+is the answer). A path is skipped with a reason: `flag_off`, `circuit_open`, `timeout`, `budget`,
+`rate_limited`, `provider_error`, `index_building`, `not_installed`, `deadline`. The provider path
+gets the deadline less what the local paths need, so a fallback still answers in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from aigw.catalog.item import Hit
+from aigw.errors import GatewayError, RateLimitError, ServiceUnavailableError, UpstreamTimeoutError
+from aigw.fallbacks import local_embeddings
+from aigw.observability.tracing import Trace
+from aigw.orchestrator import Orchestrator
+from aigw.policy.caller import Caller
+from aigw.tasks.catalog_index import CatalogIndexes, LoadedCollection
+from aigw.tasks.provider_vectors import ProviderVectors
+from aigw.types import AIResponse, CallInfo, EmbeddingRequest
+
+LOCAL_RESERVE_S = 0.25  # kept from the deadline for the local paths when the provider path is tried first
+# Embedding a whole catalog is the gateway's work, not the searching key's: it counts against the
+# global budgets only, never a key's rate limits or budgets.
+INDEXER = Caller("system:catalog-index", is_admin=True)
+PATHS = ("provider", "local_embeddings", "fuzzy")
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest:
+    collection: str
+    query: str
+    k: int = 10
+    filters: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class SearchOutcome:
+    hits: list[Hit]
+    served_by: str
+    fallbacks: list[dict[str, str]]
+    collection: LoadedCollection
+
+
+class PathSkipped(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class SemanticSearch:
+    def __init__(
+        self,
+        indexes: CatalogIndexes,
+        provider_vectors: ProviderVectors,
+        orchestrator: Orchestrator,
+        *,
+        embedding_model: Callable[[], str],
+        order: Callable[[], Sequence[str]],
+        fallback_enabled: bool = True,
+        deadline_s: float = 2.0,
+    ) -> None:
+        self.indexes = indexes
+        self.provider_vectors = provider_vectors
+        self.orchestrator = orchestrator
+        self._embedding_model = embedding_model
+        self._order = order
+        self.fallback_enabled = fallback_enabled
+        self.deadline_s = deadline_s
+
+    def paths(self) -> list[str]:
+        """The paths in the configured order: `local` stands for local_embeddings then fuzzy."""
+        names = list(self._order())
+        local_at = names.index("local") if "local" in names else len(names)
+        providers_first = local_at > 0 or not names
+        order = (
+            ["provider", "local_embeddings", "fuzzy"] if providers_first else ["local_embeddings", "fuzzy", "provider"]
+        )
+        return order if self.fallback_enabled else ["provider"]
+
+    async def run(self, request: SearchRequest, caller: Caller, trace: Trace) -> SearchOutcome:
+        collection = await self.indexes.get(request.collection)
+        deadline = time.monotonic() + self.deadline_s
+        fallbacks: list[dict[str, str]] = []
+        paths = self.paths()
+        for i, path in enumerate(paths):
+            remaining = deadline - time.monotonic()
+            if path == "provider" and i < len(paths) - 1:
+                remaining -= LOCAL_RESERVE_S
+            if remaining <= 0:
+                fallbacks.append({"path": path, "reason": "deadline"})
+                continue
+            with trace.span(f"search.{path}") as span:
+                try:
+                    async with asyncio.timeout(remaining):
+                        hits = await self._search(path, collection, request, caller, trace)
+                except PathSkipped as skipped:
+                    span.fail(skipped.reason)
+                    fallbacks.append({"path": path, "reason": skipped.reason})
+                    if not self.fallback_enabled:
+                        raise
+                    continue
+                except TimeoutError:
+                    span.fail("timeout")
+                    fallbacks.append({"path": path, "reason": "timeout"})
+                    if not self.fallback_enabled:
+                        raise UpstreamTimeoutError("The search did not finish within its deadline") from None
+                    continue
+            return SearchOutcome(hits, path, fallbacks, collection)
+        raise ServiceUnavailableError("No search path could answer in time", code="search_unavailable")
+
+    async def _search(
+        self, path: str, collection: LoadedCollection, request: SearchRequest, caller: Caller, trace: Trace
+    ) -> list[Hit]:
+        if path == "fuzzy":
+            return await asyncio.to_thread(collection.fuzzy.search, request.query, request.k, request.filters)
+        if path == "local_embeddings":
+            embedder = local_embeddings.get_embedder()
+            if embedder is None or collection.local is None:
+                raise PathSkipped("not_installed")
+            vector = (await asyncio.to_thread(embedder.embed, [request.query]))[0]
+            return collection.local.search(vector, request.k, request.filters)
+        return await self._provider(collection, request, caller, trace)
+
+    async def _provider(
+        self, collection: LoadedCollection, request: SearchRequest, caller: Caller, trace: Trace
+    ) -> list[Hit]:
+        model = self._embedding_model()
+
+        async def embed_items(texts: Sequence[str]) -> np.ndarray:
+            return await self._embed(model, texts, INDEXER, Trace(trace.request_id + "-index"))
+
+        index = self.provider_vectors.index(collection, model, embed_items)
+        try:
+            vector = (await self._embed(model, [request.query], caller, trace))[0]
+        except GatewayError as error:
+            raise PathSkipped(_reason(error)) from None
+        if index is None:
+            raise PathSkipped("index_building")
+        return index.search(vector, request.k, request.filters)
+
+    async def _embed(self, model: str, texts: Sequence[str], caller: Caller, trace: Trace) -> np.ndarray:
+        answer: AIResponse = await self.orchestrator.embeddings(
+            EmbeddingRequest(model=model, input=list(texts)), caller, trace, CallInfo()
+        )
+        data = sorted(answer.body.get("data") or [], key=lambda d: d.get("index", 0))
+        if len(data) != len(texts):
+            raise PathSkipped("provider_error")
+        return np.asarray([d["embedding"] for d in data], dtype=np.float32)
+
+
+def _reason(error: GatewayError) -> str:
+    code = error.code or ""
+    if code in ("gateway_disabled", "task_disabled"):
+        return "flag_off"
+    if code == "circuit_open":
+        return "circuit_open"
+    if code in ("budget_exceeded", "budget_unavailable", "request_cost_too_high"):
+        return "budget"
+    if isinstance(error, RateLimitError):
+        return "rate_limited"
+    if isinstance(error, UpstreamTimeoutError):
+        return "timeout"
+    return "provider_error"
