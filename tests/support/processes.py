@@ -100,8 +100,9 @@ class MockUpstream:
         _stop(self.proc)
 
 
-def start_mock(record: Path | None = None, *args: str) -> MockUpstream:
-    port = free_port()
+def start_mock(record: Path | None = None, *args: str, port: int | None = None) -> MockUpstream:
+    """The shared mock upstream on a free port (or on `port`, to bring a stopped one back)."""
+    port = port or free_port()
     cmd = [sys.executable, str(BENCH_DIR / "mock_upstream.py"), "--port", str(port), *args]
     if record is not None:
         cmd += ["--record", str(record)]
