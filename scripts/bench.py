@@ -68,6 +68,8 @@ MAX_WORKER_RSS_MB = 150.0
 MAX_RSS_GROWTH_MB = 5.0
 MAX_POLICY_P95_OVERHEAD_MS = 3.0
 MAX_PII_P95_MS_PER_KIB = 0.2
+MAX_LOCAL_SEARCH_P95_MS = 30.0
+SEARCH_ITEMS, SEARCH_QUERIES = 10_000, 300
 PII_PROMPT_KIB, PII_ROUNDS = 4, 300
 HIGH_OTHER_CPU = 0.25  # cores used by processes this run did not start: above this the box was noisy
 
@@ -749,6 +751,30 @@ def pii_target(pii: Result | None) -> str:
     )
 
 
+def search_targets(search: Result | None) -> list[str]:
+    label = f"local (fallback) semantic_search over {SEARCH_ITEMS:,} items: p95 ≤ {MAX_LOCAL_SEARCH_P95_MS:g} ms"
+    if search is None:
+        return [f"| {label} | not run | n/a |"]
+    rows = []
+    for path, result in (("local embeddings", search), ("fuzzy", search["fuzzy_while_building"])):
+        p95 = result["p95_ms"]
+        measured = f"{path}: {p95:.1f} ms (p50 {result['p50_ms']:.1f}; HTTP, one at a time)"
+        rows.append(f"| {label}, {path} path | {measured} | {verdict(p95 <= MAX_LOCAL_SEARCH_P95_MS)} |")
+    return rows
+
+
+def search_phase() -> Result:
+    """scripts/bench_search.py in the gateway's venv: a 10,000-item catalog searched with the kill switch on."""
+    cmd = [str(aigw_bin().parent / "python"), str(REPO / "scripts" / "bench_search.py")]
+    cmd += ["--items", str(SEARCH_ITEMS), "--queries", str(SEARCH_QUERIES)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    if out.returncode != 0:
+        raise BenchError(f"search benchmark failed: {out.stderr.strip()[-300:]}")
+    result: Result = json.loads(out.stdout.strip().splitlines()[-1])
+    log(f"local search: {result}")
+    return result
+
+
 def pii_phase() -> Result:
     """Time PII scanning and masking (`aigw.context.pii.benchmark`) in a fresh process of the gateway's venv."""
     code = (
@@ -814,6 +840,7 @@ class Report:
     files: list[Path] = field(default_factory=list)
     mem: MemoryRun | None = None
     pii: Result | None = None  # aigw.context.pii.benchmark() in a process of its own
+    search: Result | None = None  # scripts/bench_search.py: local semantic_search over HTTP
     failures: list[str] = field(default_factory=list)
     raw: list[str] = field(default_factory=list)
 
@@ -844,6 +871,7 @@ class Report:
             "",
             *targets_table(systems["floor"], systems["aigw"], self.mem, policy),
             pii_target(self.pii),
+            *search_targets(self.search),
         ]
 
     def method(self) -> str:
@@ -985,11 +1013,12 @@ def run_all(cfg: Config, report: Report, tmp: Path, procs: Processes) -> None:
                 log(f"ERROR: {e}")
                 report.failures.append(str(e))
     report.raw = summarize_raw(bdir, report.files)
-    try:
-        report.pii = pii_phase()
-    except BenchError as e:
-        log(f"ERROR: {e}")
-        report.failures.append(str(e))
+    for phase, attr in ((pii_phase, "pii"), (search_phase, "search")):
+        try:
+            setattr(report, attr, phase())
+        except BenchError as e:
+            log(f"ERROR: {e}")
+            report.failures.append(str(e))
     if not cfg.skip_memory:
         try:
             report.mem = memory_phase(cfg, bdir, tmp, procs)

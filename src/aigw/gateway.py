@@ -235,6 +235,7 @@ class Gateway:
             task.cancel()  # a swap in progress stops; retiring clients close now
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.provider_vectors.close()
+        await self.catalog.close()
         await self.costs.close()
         await self.spend.close()
         await self.sync.close()

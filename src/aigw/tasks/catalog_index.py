@@ -6,9 +6,10 @@ this one within a poll interval (at once with Redis or PostgreSQL notifications)
 the collection once and runs in a worker thread: the event loop keeps serving meanwhile, and
 concurrent searches of a stale collection wait for one rebuild, not one each.
 
-Local embeddings stored in the database are reused when their text has not changed; missing ones
-are computed in the build, in batches in a worker thread, and written back, so a restart does not
-compute them again.
+The fuzzy index is ready when `get` returns. Local embeddings follow in the background: stored ones
+are reused when their text has not changed, missing ones are computed in batches in a worker thread
+and written back, so a restart does not compute them again; until then the local path says
+`index_building`.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class CatalogIndexes:
         self._versions = versions
         self._loaded: dict[str, LoadedCollection] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def get(self, name: str) -> LoadedCollection:
         """The collection's index, rebuilt first if the collection changed; CollectionNotFound if there is none."""
@@ -80,14 +82,34 @@ class CatalogIndexes:
             synonyms=synonyms if isinstance(synonyms, dict) else None,
             field_weights=weights if isinstance(weights, dict) else None,
         )
-        local = await self._local_vectors(name, stored)
         log.info("catalog index built", extra={"collection": name, "items": len(stored), "version": version})
-        return LoadedCollection(name, version, {s.item.id: s.item for s in stored}, fuzzy, local, settings)
+        loaded = LoadedCollection(name, version, {s.item.id: s.item for s in stored}, fuzzy, None, settings)
+        if local_embeddings.available():
+            task = asyncio.create_task(self._fill_local(loaded, stored))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return loaded
 
-    async def _local_vectors(self, name: str, stored: list[rows.StoredItem]) -> VectorIndex | None:
-        embedder = local_embeddings.get_embedder()
-        if embedder is None:
-            return None
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _fill_local(self, loaded: LoadedCollection, stored: list[rows.StoredItem]) -> None:
+        """Local embeddings of every item, in the background: the local path is `index_building` meanwhile."""
+        try:
+            embedder = await asyncio.to_thread(local_embeddings.get_embedder)
+            if embedder is not None:
+                loaded.local = await self._local_vectors(loaded.name, stored, embedder)
+        except Exception as exc:  # the model failed or the database is away: the fuzzy path still serves
+            log.warning(
+                "local embeddings of a collection failed",
+                extra={"collection": loaded.name, "error": type(exc).__name__},
+            )
+
+    async def _local_vectors(
+        self, name: str, stored: list[rows.StoredItem], embedder: local_embeddings.LocalEmbedder
+    ) -> VectorIndex:
         model = embedder.name
         index = VectorIndex(embedder.dimensions)
         saved = await rows.load_embeddings(self.database, name, model)

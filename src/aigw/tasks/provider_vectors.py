@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
 import numpy as np
@@ -21,6 +22,7 @@ from aigw.tasks.catalog_index import LoadedCollection
 
 log = logging.getLogger("aigw.tasks")
 BATCH = 128
+RETRY_AFTER_S = 30.0
 Embed = Callable[[Sequence[str]], Awaitable[np.ndarray]]  # texts -> (n, d) float32, through the orchestrator
 
 
@@ -29,6 +31,7 @@ class ProviderVectors:
         self.database = database
         self._ready: dict[tuple[str, str], tuple[int, VectorIndex]] = {}
         self._building: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._retry_at: dict[tuple[str, str], float] = {}  # after a failed build, not before this (monotonic)
 
     def index(self, collection: LoadedCollection, model: str, embed: Embed) -> VectorIndex | None:
         """The index of `model`'s embeddings for this version of the collection, or None while it is
@@ -38,7 +41,7 @@ class ProviderVectors:
         if ready is not None and ready[0] == collection.version:
             return ready[1]
         running = self._building.get(key)
-        if running is None or running.done():
+        if (running is None or running.done()) and time.monotonic() >= self._retry_at.get(key, 0.0):
             task = asyncio.create_task(self._build(collection, model, embed))
             self._building[key] = task
         return None
@@ -69,7 +72,8 @@ class ProviderVectors:
                 await rows.store_embeddings(self.database, collection.name, stored_as, made)
             if index is not None:
                 self._ready[(collection.name, model)] = (collection.version, index)
-        except Exception as exc:  # a provider or database failure: the next search starts another build
+        except Exception as exc:  # a provider or database failure: another build after RETRY_AFTER_S
+            self._retry_at[(collection.name, model)] = time.monotonic() + RETRY_AFTER_S
             log.warning(
                 "provider embeddings of a collection could not be built",
                 extra={"collection": collection.name, "error": type(exc).__name__},

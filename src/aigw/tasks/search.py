@@ -128,9 +128,11 @@ class SemanticSearch:
         if path == "fuzzy":
             return await asyncio.to_thread(collection.fuzzy.search, request.query, request.k, request.filters)
         if path == "local_embeddings":
+            if not local_embeddings.available():
+                raise PathSkipped("not_installed")
             embedder = local_embeddings.get_embedder()
             if embedder is None or collection.local is None:
-                raise PathSkipped("not_installed")
+                raise PathSkipped("index_building")
             vector = (await asyncio.to_thread(embedder.embed, [request.query]))[0]
             return collection.local.search(vector, request.k, request.filters)
         return await self._provider(collection, request, caller, trace)
@@ -138,16 +140,18 @@ class SemanticSearch:
     async def _provider(
         self, collection: LoadedCollection, request: SearchRequest, caller: Caller, trace: Trace
     ) -> list[Hit]:
+        if not self.orchestrator.enabled:
+            raise PathSkipped("flag_off")  # before any work: no query embedding, no index build
         model = self._embedding_model()
-
-        async def embed_items(texts: Sequence[str]) -> np.ndarray:
-            return await self._embed(model, texts, INDEXER, Trace(trace.request_id + "-index"))
-
-        index = self.provider_vectors.index(collection, model, embed_items)
         try:
             vector = (await self._embed(model, [request.query], caller, trace))[0]
         except GatewayError as error:
             raise PathSkipped(_reason(error)) from None
+
+        async def embed_items(texts: Sequence[str]) -> np.ndarray:
+            return await self._embed(model, texts, INDEXER, Trace(trace.request_id + "-index"))
+
+        index = self.provider_vectors.index(collection, model, embed_items)  # the provider answered: build if needed
         if index is None:
             raise PathSkipped("index_building")
         return index.search(vector, request.k, request.filters)
