@@ -6,10 +6,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aigw.breaker import BreakerState, CircuitBreaker
+from aigw.catalog.filters import check_filters
+from aigw.catalog.item import Item
 from aigw.client import AIClient
 from aigw.config import GatewayConfig, ProviderConfigBase
 from aigw.configfile import ConfigError, config_from_mapping, load_config
@@ -17,12 +21,13 @@ from aigw.control.service import ControlPlane
 from aigw.control.state import ControlState
 from aigw.control.sync import ControlSync
 from aigw.observability.metrics import GatewayMetrics
-from aigw.observability.tracing import TraceStore
+from aigw.observability.tracing import Trace, TraceStore
 from aigw.orchestrator import Orchestrator
 from aigw.policy.admission import AdmissionStore, LocalAdmission, RedisAdmission
 from aigw.policy.alerts import BudgetAlerts
 from aigw.policy.budget import InProcessBudgetLedger
 from aigw.policy.budget_redis import RedisBudgetLedger
+from aigw.policy.caller import Caller
 from aigw.policy.config import PolicyConfig
 from aigw.policy.cost_control import CostControl
 from aigw.policy.engine import PolicyEngine
@@ -31,15 +36,17 @@ from aigw.providers.registry import build_provider
 from aigw.retry import RetryPolicy
 from aigw.routing import Router
 from aigw.settings import Settings, load_settings
+from aigw.store import catalog as catalog_rows
 from aigw.store.changes import ChangeBus
 from aigw.store.database import Database
 from aigw.store.redis import connect_redis
 from aigw.store.spend import SpendWriter
 from aigw.tasks.catalog_index import CatalogIndexes
 from aigw.tasks.provider_vectors import ProviderVectors
-from aigw.tasks.search import SemanticSearch
+from aigw.tasks.search import SearchRequest, SemanticSearch, task_answer
 
 log = logging.getLogger("aigw")
+PYTHON_CALLER = Caller("python", is_admin=True)  # the embedding application is the gateway's owner
 
 
 class Gateway:
@@ -161,6 +168,37 @@ class Gateway:
             return
         if seeded:
             log.info("budgets seeded from the spend ledger", extra={"scopes": seeded})
+
+    async def __aenter__(self) -> Gateway:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def load_collection(self, name: str, items: Sequence[Item], settings: dict[str, Any] | None = None) -> int:
+        """Python API: create `name` if needed and upsert `items` (by id); returns how many were written."""
+        if await catalog_rows.get_collection(self.database, name) is None or settings is not None:
+            await catalog_rows.put_collection(self.database, name, settings or {})
+        written = await catalog_rows.upsert_items(self.database, name, items)
+        await self.catalog_changed(name)
+        return written
+
+    async def semantic_search(
+        self,
+        collection: str,
+        query: str,
+        k: int = 10,
+        filters: Mapping[str, Any] | None = None,
+        caller: Caller = PYTHON_CALLER,
+    ) -> dict[str, Any]:
+        """Python API: the same answer as `POST /v1/tasks/semantic_search`."""
+        started = time.perf_counter()
+        request = SearchRequest(collection, query, k, check_filters(filters))
+        trace = Trace(uuid.uuid4().hex)
+        outcome = await self.search.run(request, caller, trace)
+        self.traces.add(trace)
+        return task_answer("semantic_search", outcome, started)
 
     async def catalog_changed(self, name: str) -> None:
         """A collection or its items changed here: every replica reloads its versions (and so its index)."""

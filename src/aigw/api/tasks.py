@@ -21,7 +21,7 @@ from aigw.api.middleware import request_state
 from aigw.catalog.filters import check_filters
 from aigw.errors import NotFoundError
 from aigw.tasks.catalog_index import CollectionNotFound
-from aigw.tasks.search import SearchOutcome, SearchRequest
+from aigw.tasks.search import SearchRequest, task_answer
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 MAX_K = 100
@@ -53,21 +53,4 @@ async def semantic_search(
         raise NotFoundError(f"No collection named {body.collection!r}", code="collection_not_found") from None
     state.trace.attrs["served_by"] = outcome.served_by
     response.headers["x-aigw-served-by"] = outcome.served_by
-    return _answer("semantic_search", outcome, started)
-
-
-def _answer(task: str, outcome: SearchOutcome, started: float) -> dict[str, Any]:
-    items = outcome.collection.items
-    return {
-        "object": "task.result",
-        "task": task,
-        "collection": outcome.collection.name,
-        "results": [
-            {"id": hit.id, "score": round(hit.score, 6), "text": items[hit.id].text, "metadata": items[hit.id].metadata}
-            for hit in outcome.hits
-            if hit.id in items
-        ],
-        "served_by": outcome.served_by,
-        "fallbacks": outcome.fallbacks,
-        "took_ms": round((time.perf_counter() - started) * 1000, 2),
-    }
+    return task_answer("semantic_search", outcome, started)

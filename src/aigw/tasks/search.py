@@ -179,3 +179,21 @@ def _reason(error: GatewayError) -> str:
     if isinstance(error, UpstreamTimeoutError):
         return "timeout"
     return "provider_error"
+
+
+def task_answer(task: str, outcome: SearchOutcome, started: float) -> dict[str, Any]:
+    """A task's JSON answer (HTTP and Python API alike); `started` is its `time.perf_counter()` start."""
+    items = outcome.collection.items
+    return {
+        "object": "task.result",
+        "task": task,
+        "collection": outcome.collection.name,
+        "results": [
+            {"id": hit.id, "score": round(hit.score, 6), "text": items[hit.id].text, "metadata": items[hit.id].metadata}
+            for hit in outcome.hits
+            if hit.id in items
+        ],
+        "served_by": outcome.served_by,
+        "fallbacks": outcome.fallbacks,
+        "took_ms": round((time.perf_counter() - started) * 1000, 2),
+    }
