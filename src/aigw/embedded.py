@@ -51,6 +51,16 @@ class SyncGateway:
     ) -> dict[str, Any]:
         return self._run(self.gateway.semantic_search(collection, query, k, filters))
 
+    def recommendations(
+        self,
+        collection: str,
+        item_ids: Sequence[str],
+        k: int = 10,
+        filters: Mapping[str, Any] | None = None,
+        diversity: float = 0.3,
+    ) -> dict[str, Any]:
+        return self._run(self.gateway.recommendations(collection, item_ids, k, filters, diversity))
+
     def close(self) -> None:
         if self._loop.is_closed():
             return

@@ -43,7 +43,8 @@ from aigw.store.redis import connect_redis
 from aigw.store.spend import SpendWriter
 from aigw.tasks.catalog_index import CatalogIndexes
 from aigw.tasks.provider_vectors import ProviderVectors
-from aigw.tasks.search import SearchRequest, SemanticSearch, task_answer
+from aigw.tasks.recommend import RecommendRequest
+from aigw.tasks.search import CatalogTasks, SearchRequest, task_answer
 
 log = logging.getLogger("aigw")
 PYTHON_CALLER = Caller("python", is_admin=True)  # the embedding application is the gateway's owner
@@ -82,7 +83,7 @@ class Gateway:
         )
         self.catalog = CatalogIndexes(self.database, lambda: self.control.catalog_versions)
         self.provider_vectors = ProviderVectors(self.database)
-        self.search = SemanticSearch(
+        self.tasks = CatalogTasks(
             self.catalog,
             self.provider_vectors,
             self.orchestrator,
@@ -196,9 +197,26 @@ class Gateway:
         started = time.perf_counter()
         request = SearchRequest(collection, query, k, check_filters(filters))
         trace = Trace(uuid.uuid4().hex)
-        outcome = await self.search.run(request, caller, trace)
+        outcome = await self.tasks.semantic_search(request, caller, trace)
         self.traces.add(trace)
         return task_answer("semantic_search", outcome, started)
+
+    async def recommendations(
+        self,
+        collection: str,
+        item_ids: Sequence[str],
+        k: int = 10,
+        filters: Mapping[str, Any] | None = None,
+        diversity: float = 0.3,
+        caller: Caller = PYTHON_CALLER,
+    ) -> dict[str, Any]:
+        """Python API: the same answer as `POST /v1/tasks/recommendations`."""
+        started = time.perf_counter()
+        request = RecommendRequest(collection, tuple(item_ids), k, check_filters(filters), diversity)
+        trace = Trace(uuid.uuid4().hex)
+        outcome = await self.tasks.recommend(request, caller, trace)
+        self.traces.add(trace)
+        return task_answer("recommendations", outcome, started)
 
     async def catalog_changed(self, name: str) -> None:
         """A collection or its items changed here: every replica reloads its versions (and so its index)."""

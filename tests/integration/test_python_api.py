@@ -48,3 +48,5 @@ def test_sync_gateway_answers_like_the_async_one() -> None:
         gateway.load_collection("shop", ITEMS)
         answer = gateway.semantic_search("shop", "runing shoes", k=1)  # a typo
         assert [r["id"] for r in answer["results"]] == ["p3"]
+        similar = gateway.recommendations("shop", ["p3"], k=2)
+        assert similar["task"] == "recommendations" and "p3" not in [r["id"] for r in similar["results"]]

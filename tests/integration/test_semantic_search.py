@@ -87,3 +87,21 @@ def test_unknown_collection_and_bad_filters(upstream: MockUpstream, gateway_fact
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "filters"
     assert httpx.post(f"{gateway.url}/v1/tasks/semantic_search", json={"collection": "shop"}).status_code == 401
     assert MASTER_KEY
+
+
+def test_recommendations_never_return_the_given_items_and_say_which_path_served(
+    upstream: MockUpstream, gateway_factory: GatewayFactory
+) -> None:
+    gateway = gateway_factory(openai_env(upstream, AI_GATEWAY_ENABLED="false"))
+    load_catalog(gateway.url)
+    url = f"{gateway.url}/v1/tasks/recommendations"
+    answer = httpx.post(url, json={"collection": "shop", "item_ids": ["p1"], "k": 3}, headers=ADMIN, timeout=10)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["task"] == "recommendations" and body["served_by"] in ("local_embeddings", "fuzzy")
+    assert body["fallbacks"][0] == {"path": "provider", "reason": "flag_off"}
+    assert "p1" not in [r["id"] for r in body["results"]]
+    missing = httpx.post(url, json={"collection": "shop", "item_ids": ["nope"]}, headers=ADMIN)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "item_not_found"
+    bad = httpx.post(url, json={"collection": "shop", "item_ids": ["p1"], "diversity": 2}, headers=ADMIN)
+    assert bad.status_code == 400

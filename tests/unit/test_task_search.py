@@ -14,12 +14,12 @@ from aigw.errors import (
     UpstreamError,
     UpstreamTimeoutError,
 )
-from aigw.tasks.search import SemanticSearch, _reason
+from aigw.tasks.search import CatalogTasks, _reason
 
 
-def chain(order: Sequence[str], fallback_enabled: bool = True) -> SemanticSearch:
+def chain(order: Sequence[str], fallback_enabled: bool = True) -> CatalogTasks:
     unused: Any = None
-    return SemanticSearch(
+    return CatalogTasks(
         unused, unused, unused, embedding_model=lambda: "m", order=lambda: order, fallback_enabled=fallback_enabled
     )
 

@@ -23,16 +23,18 @@ from typing import Any
 import numpy as np
 
 from aigw.catalog.item import Hit
-from aigw.errors import GatewayError, RateLimitError, ServiceUnavailableError, UpstreamTimeoutError
+from aigw.errors import GatewayError, RateLimitError, UpstreamTimeoutError
 from aigw.fallbacks import local_embeddings
+from aigw.fallbacks.vector_index import VectorIndex
 from aigw.observability.tracing import Trace
 from aigw.orchestrator import Orchestrator
 from aigw.policy.caller import Caller
 from aigw.tasks.catalog_index import CatalogIndexes, LoadedCollection
+from aigw.tasks.chain import PathSkipped, run_chain
 from aigw.tasks.provider_vectors import ProviderVectors
+from aigw.tasks.recommend import RecommendRequest, by_vectors, by_words
 from aigw.types import AIResponse, CallInfo, EmbeddingRequest
 
-LOCAL_RESERVE_S = 0.25  # kept from the deadline for the local paths when the provider path is tried first
 # Embedding a whole catalog is the gateway's work, not the searching key's: it counts against the
 # global budgets only, never a key's rate limits or budgets.
 INDEXER = Caller("system:catalog-index", is_admin=True)
@@ -47,6 +49,10 @@ class SearchRequest:
     filters: Mapping[str, Any] = field(default_factory=dict)
 
 
+class ItemsNotFound(LookupError):
+    pass
+
+
 @dataclass(slots=True)
 class SearchOutcome:
     hits: list[Hit]
@@ -55,13 +61,7 @@ class SearchOutcome:
     collection: LoadedCollection
 
 
-class PathSkipped(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class SemanticSearch:
+class CatalogTasks:
     def __init__(
         self,
         indexes: CatalogIndexes,
@@ -91,36 +91,63 @@ class SemanticSearch:
         )
         return order if self.fallback_enabled else ["provider"]
 
-    async def run(self, request: SearchRequest, caller: Caller, trace: Trace) -> SearchOutcome:
+    async def recommend(self, request: RecommendRequest, caller: Caller, trace: Trace) -> SearchOutcome:
+        """Items like `request.item_ids` (see `tasks.recommend`); CollectionNotFound, or ItemsNotFound
+        when the collection has none of the given items."""
         collection = await self.indexes.get(request.collection)
-        deadline = time.monotonic() + self.deadline_s
-        fallbacks: list[dict[str, str]] = []
-        paths = self.paths()
-        for i, path in enumerate(paths):
-            remaining = deadline - time.monotonic()
-            if path == "provider" and i < len(paths) - 1:
-                remaining -= LOCAL_RESERVE_S
-            if remaining <= 0:
-                fallbacks.append({"path": path, "reason": "deadline"})
-                continue
-            with trace.span(f"search.{path}") as span:
-                try:
-                    async with asyncio.timeout(remaining):
-                        hits = await self._search(path, collection, request, caller, trace)
-                except PathSkipped as skipped:
-                    span.fail(skipped.reason)
-                    fallbacks.append({"path": path, "reason": skipped.reason})
-                    if not self.fallback_enabled:
-                        raise
-                    continue
-                except TimeoutError:
-                    span.fail("timeout")
-                    fallbacks.append({"path": path, "reason": "timeout"})
-                    if not self.fallback_enabled:
-                        raise UpstreamTimeoutError("The search did not finish within its deadline") from None
-                    continue
-            return SearchOutcome(hits, path, fallbacks, collection)
-        raise ServiceUnavailableError("No search path could answer in time", code="search_unavailable")
+        if not any(i in collection.items for i in request.item_ids):
+            raise ItemsNotFound(request.item_ids)
+
+        async def attempt(path: str) -> list[Hit]:
+            if path == "fuzzy":
+                return await asyncio.to_thread(by_words, collection, request)
+            if path == "local_embeddings":
+                if not local_embeddings.available():
+                    raise PathSkipped("not_installed")
+                if collection.local is None:
+                    raise PathSkipped("index_building")
+                return by_vectors(collection.local, request)
+            return by_vectors(self._provider_index(collection, trace), request)
+
+        result = await run_chain(
+            self.paths(),
+            attempt,
+            deadline_s=self.deadline_s,
+            trace=trace,
+            task="recommendations",
+            fallback_enabled=self.fallback_enabled,
+        )
+        return SearchOutcome(result.hits, result.served_by, result.fallbacks, collection)
+
+    def _provider_index(self, collection: LoadedCollection, trace: Trace) -> VectorIndex:
+        """The collection's provider embeddings, or PathSkipped while they cannot be had."""
+        if not self.orchestrator.enabled:
+            raise PathSkipped("flag_off")
+        model = self._embedding_model()
+
+        async def embed_items(texts: Sequence[str]) -> np.ndarray:
+            return await self._embed(model, texts, INDEXER, Trace(trace.request_id + "-index"))
+
+        index = self.provider_vectors.index(collection, model, embed_items)
+        if index is None:
+            raise PathSkipped("index_building")
+        return index
+
+    async def semantic_search(self, request: SearchRequest, caller: Caller, trace: Trace) -> SearchOutcome:
+        collection = await self.indexes.get(request.collection)
+
+        async def attempt(path: str) -> list[Hit]:
+            return await self._search(path, collection, request, caller, trace)
+
+        result = await run_chain(
+            self.paths(),
+            attempt,
+            deadline_s=self.deadline_s,
+            trace=trace,
+            task="search",
+            fallback_enabled=self.fallback_enabled,
+        )
+        return SearchOutcome(result.hits, result.served_by, result.fallbacks, collection)
 
     async def _search(
         self, path: str, collection: LoadedCollection, request: SearchRequest, caller: Caller, trace: Trace
@@ -148,12 +175,7 @@ class SemanticSearch:
         except GatewayError as error:
             raise PathSkipped(_reason(error)) from None
 
-        async def embed_items(texts: Sequence[str]) -> np.ndarray:
-            return await self._embed(model, texts, INDEXER, Trace(trace.request_id + "-index"))
-
-        index = self.provider_vectors.index(collection, model, embed_items)  # the provider answered: build if needed
-        if index is None:
-            raise PathSkipped("index_building")
+        index = self._provider_index(collection, trace)  # the provider answered: build its index if needed
         return index.search(vector, request.k, request.filters)
 
     async def _embed(self, model: str, texts: Sequence[str], caller: Caller, trace: Trace) -> np.ndarray:
