@@ -24,47 +24,28 @@ The per-item work is set and dict operations running in C (`set.difference`, `di
 loop per query slot over its candidates, and rapidfuzz calls on the short list of best candidates.
 Measured on a 2-core AMD EPYC VM, one thread (`python -m aigw.fallbacks.fuzzy_bench`): 10,000 items of 10-30
 words build in ~0.2 s; typo queries take p50 ~1-1.5 ms, p95 ~2-3 ms. With 10,000 items drawn from 86,000
-distinct dictionary words (the worst case for the vocabulary scan, see `_Lexicon`) p95 is ~5 ms.
+distinct dictionary words (the worst case for the vocabulary scan, see `lexicon.Lexicon`) p95 is ~5 ms.
 """
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import math
-import re
 import threading
-import unicodedata
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
-import yaml
-from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA
+from rapidfuzz import fuzz
 
 from aigw.catalog.filters import matches
 from aigw.catalog.item import Hit, Item
+from aigw.fallbacks.lexicon import Lexicon, edit_budget, similarity
+from aigw.fallbacks.synonyms import SYNONYMS_FILE as SYNONYMS_FILE
+from aigw.fallbacks.synonyms import SynonymTable, load_synonyms
+from aigw.fallbacks.text import extract_terms, keep_word, normalize, words
 
 __all__ = ["FuzzyIndex", "load_synonyms", "normalize", "words"]
-
-SYNONYMS_FILE = "synonyms.yaml"
-
-# Words that carry no product meaning in a search box; never indexed, dropped from queries.
-_STOPWORDS = frozenset(
-    {
-        *("a", "an", "the", "and", "or", "of", "for", "with", "in", "on", "at", "to", "by", "from", "as"),
-        *("is", "are", "be", "it", "its", "this", "that", "these", "those", "my", "me", "i", "we", "you"),
-        *("your", "our", "some", "any", "need", "want", "looking", "look", "find", "show", "buy", "get"),
-        *("please", "something", "anything"),
-    }
-)
-_FOLD = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "\u0131": "i"})
-_APOSTROPHES = str.maketrans("", "", "'\u2019`")  # "men's" -> "mens", one word
-_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")  # hyphenated words whole, split by `_unhyphen`
 
 _SYNONYM_FACTOR = 0.9  # a synonym's match is worth a little less than the word itself
 _PREFIX_BASE = 0.5  # "lapt" -> "laptop" scores 0.5 + 0.4 * 4/6
@@ -75,205 +56,11 @@ _MAX_EXPANSIONS = 40  # terms kept per query word, best first
 _EXPANSION_CACHE = 4096  # query words whose expansions are remembered
 _MAX_COMPLETIONS = 16
 _PATCH_LIMIT = 1000  # vocabulary changes applied to the lexicon one by one; more, and it is rebuilt
-_FULL_SCAN = 5000  # vocabulary words of one length scanned in full; more, and only those sharing an end letter
 _SYNONYM_MARGIN = 0.15  # a synonym key counts if it is about as close to the query word as its best match
 _BONUS = 0.1  # share of the final score given to token_set_ratio on the best candidates
 _MIN_POOL = 30  # candidates that get the bonus, at least
 _BONUS_WORDS = 64  # the bonus compares the query with the first words of an item's text
 _SPLIT_MIN = 6  # an unknown word at least this long may be two known words run together
-
-
-def normalize(text: str) -> str:
-    """Casefolded, accents stripped (NFKD), ligature-like letters spelled out, apostrophes removed."""
-    if not text.isascii():
-        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return text.casefold().translate(_FOLD).translate(_APOSTROPHES)
-
-
-def words(text: str) -> list[str]:
-    """The normalised words of `text`, in order, stop words included."""
-    found: list[str] = _WORD.findall(normalize(text))
-    if "-" not in text:
-        return found
-    return [part for token in found for part in (_unhyphen(token) if "-" in token else (token,))]
-
-
-def _unhyphen(token: str) -> list[str]:
-    """One word when a side has one or two letters ("t-shirt", "e-bike", "wi-fi"), else its parts ("slim-fit")."""
-    parts = token.split("-")
-    if len(parts) == 2 and all(p.isalpha() for p in parts) and min(len(parts[0]), len(parts[1])) <= 2:
-        return ["".join(parts)]
-    return parts
-
-
-def _stem(word: str) -> str:
-    """Fold English plurals only: enough for "sofas"/"sofa", "boxes"/"box", "batteries"/"battery"."""
-    if len(word) <= 3 or not word.endswith("s") or word.endswith(("ss", "us", "is")) or word[-2].isdigit():
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("sses", "ches", "shes", "xes", "zes")):
-        return word[:-2]
-    return word[:-1]
-
-
-def _keep(word: str) -> bool:
-    return word not in _STOPWORDS and (len(word) > 1 or word.isdigit())
-
-
-def _terms(text: str) -> list[str]:
-    """What is indexed and searched: stems of the words that are not stop words or single letters."""
-    return [_stem(w) for w in words(text) if _keep(w)]
-
-
-def _budget(term: str) -> int:
-    """How many edits a query word may be away from a vocabulary term: grows with the word's length."""
-    if any(c.isdigit() for c in term):
-        return 0 if term.isdigit() or len(term) < 5 else 1  # numbers and model codes: exact, or nearly
-    n = len(term)
-    return 0 if n <= 2 else 1 if n <= 3 else 2 if n <= 9 else 3
-
-
-def _similarity(distance: int, query: str, term: str) -> float:
-    return 1.0 - distance / (max(len(query), len(term)) + 1)
-
-
-# ---------------------------------------------------------------------------------------------- synonyms
-
-
-def _phrase(text: str) -> str:
-    return " ".join(words(text))
-
-
-def _groups_from_yaml(text: str) -> list[list[str]]:
-    raw = yaml.safe_load(text)
-    groups = raw.get("groups") if isinstance(raw, dict) else None
-    if not isinstance(groups, list) or not all(
-        isinstance(g, list) and all(isinstance(t, str) for t in g) for g in groups
-    ):
-        raise ValueError(f"{SYNONYMS_FILE}: expected `groups`, a list of lists of terms")
-    return groups
-
-
-@lru_cache(maxsize=1)
-def _shipped_groups() -> tuple[tuple[str, ...], ...]:
-    text = resources.files("aigw.fallbacks").joinpath(SYNONYMS_FILE).read_text(encoding="utf-8")
-    return tuple(tuple(group) for group in _groups_from_yaml(text))
-
-
-def load_synonyms(extra: Mapping[str, Sequence[str]] | None = None) -> dict[str, frozenset[str]]:
-    """Normalised term or phrase -> its equivalents, from synonyms.yaml plus `extra` (term -> equivalents).
-
-    Every group is symmetric (each member is equivalent to all the others) but groups are not chained:
-    a term in two groups gets both groups' members, their members do not get each other.
-    """
-    groups: list[Sequence[str]] = list(_shipped_groups())
-    for term, equivalents in (extra or {}).items():
-        groups.append([term, equivalents] if isinstance(equivalents, str) else [term, *equivalents])
-    table: dict[str, set[str]] = defaultdict(set)
-    for group in groups:
-        members = {p for p in map(_phrase, group) if p}
-        for member in members:
-            table[member] |= members - {member}
-    return {term: frozenset(others) for term, others in table.items() if others}
-
-
-class _Lexicon:
-    """A word list searchable by edit distance (grouped by length) and by prefix (sorted).
-
-    A length group larger than `_FULL_SCAN` is searched only among its words that share the query's first or its
-    last letter: exact for one edit (an edit cannot change both ends of a word), and for two edits it misses only
-    words whose both ends were mistyped. That keeps a very large vocabulary (tens of thousands of distinct words)
-    within the latency budget; catalogs of ordinary size are always scanned in full.
-    """
-
-    def __init__(self, vocabulary: Iterable[str]) -> None:
-        self._sorted = sorted(set(vocabulary))
-        self._known = set(self._sorted)
-        self._by_length: dict[int, list[str]] = defaultdict(list)
-        self._by_end: dict[tuple[int, str, str], list[str]] = defaultdict(list)
-        for word in self._sorted:
-            for group in self._groups(word):
-                group.append(word)
-
-    def _groups(self, word: str) -> tuple[list[str], list[str], list[str]]:
-        """The sorted lists besides `_sorted` that hold a word: its length's, its first and its last letter's."""
-        n = len(word)
-        return self._by_length[n], self._by_end[(n, "first", word[0])], self._by_end[(n, "last", word[-1])]
-
-    def add(self, word: str) -> None:
-        if word not in self._known:
-            self._known.add(word)
-            for group in (self._sorted, *self._groups(word)):
-                bisect.insort(group, word)
-
-    def discard(self, word: str) -> None:
-        if word in self._known:
-            self._known.discard(word)
-            for group in (self._sorted, *self._groups(word)):
-                del group[bisect.bisect_left(group, word)]
-
-    def __contains__(self, word: object) -> bool:
-        return word in self._known
-
-    def near(self, word: str, budget: int) -> dict[str, int]:
-        """Words within `budget` OSA edits of `word` -> their distance."""
-        if budget <= 0:
-            return {word: 0} if word in self._known else {}
-        found: dict[str, int] = {}
-        for length in range(max(1, len(word) - budget), len(word) + budget + 1):
-            for bucket in self._buckets(word, length):
-                for term, distance, _ in process.extract(
-                    word, bucket, scorer=OSA.distance, score_cutoff=budget, limit=None
-                ):
-                    found[term] = int(distance)
-        return found
-
-    def _buckets(self, word: str, length: int) -> tuple[list[str], ...]:
-        everything = self._by_length.get(length, [])
-        if len(everything) <= _FULL_SCAN:
-            return (everything,)
-        return self._by_end.get((length, "first", word[0]), []), self._by_end.get((length, "last", word[-1]), [])
-
-    def completions(self, prefix: str, limit: int) -> list[str]:
-        """Up to `limit` words that start with `prefix` and are longer, alphabetically."""
-        found: list[str] = []
-        start = bisect.bisect_right(self._sorted, prefix)
-        for word in self._sorted[start : start + limit]:
-            if not word.startswith(prefix):
-                break
-            found.append(word)
-        return found
-
-
-@dataclass(frozen=True, slots=True)
-class _SynonymTable:
-    equivalents: Mapping[tuple[str, ...], tuple[tuple[str, ...], ...]]  # key (terms) -> equivalent phrases
-    by_first: Mapping[str, tuple[tuple[str, ...], ...]]  # first term -> multi-word keys starting with it
-    lexicon: _Lexicon  # every term of every key, for fuzzy lookups
-
-    @classmethod
-    def build(cls, table: Mapping[str, frozenset[str]]) -> _SynonymTable:
-        equivalents: dict[tuple[str, ...], set[tuple[str, ...]]] = defaultdict(set)
-        for key, others in table.items():
-            key_terms = _synonym_terms(key)
-            if key_terms:
-                equivalents[key_terms] |= {t for t in map(_synonym_terms, others) if t and t != key_terms}
-        by_first: dict[str, list[tuple[str, ...]]] = defaultdict(list)
-        for phrase in sorted(equivalents):
-            if len(phrase) > 1:
-                by_first[phrase[0]].append(phrase)
-        return cls(
-            equivalents={k: tuple(sorted(v)) for k, v in equivalents.items() if v},
-            by_first={k: tuple(v) for k, v in by_first.items()},
-            lexicon=_Lexicon(t for key in equivalents for t in key),
-        )
-
-
-def _synonym_terms(phrase: str) -> tuple[str, ...]:
-    """A synonym's terms; none for a phrase that filler words would shrink to one word ("post it" -> "post")."""
-    terms = tuple(_terms(phrase))
-    return terms if len(terms) > 1 or len(words(phrase)) == 1 else ()
 
 
 # ---------------------------------------------------------------------------------------------- query plan
@@ -329,7 +116,7 @@ class FuzzyIndex:
         field_weights: Mapping[str, float] | None = None,
     ) -> None:
         self._fields = _normalised_weights(field_weights or {})
-        self._synonyms = _SynonymTable.build(load_synonyms(synonyms))
+        self._synonyms = SynonymTable.build(load_synonyms(synonyms))
         self._lock = threading.RLock()
         self._doc_of: dict[str, int] = {}
         self._items: list[Item | None] = []
@@ -337,7 +124,7 @@ class FuzzyIndex:
         self._bonus_text: list[str] = []
         self._free: list[int] = []
         self._postings: dict[str, dict[float, set[int]]] = {}
-        self._lexicon: _Lexicon | None = None  # built on the first search, then kept up to date
+        self._lexicon: Lexicon | None = None  # built on the first search, then kept up to date
         self._vocabulary_changes: set[str] = set()  # terms added or removed since the lexicon was last updated
         self._expansions: dict[tuple[str, bool], dict[str, float]] = {}  # cleared by every write
         self.upsert(items)
@@ -426,16 +213,16 @@ class FuzzyIndex:
         found: dict[str, float] = {}
         for name, weight in self._fields.items():
             for text in _field_texts(item, name):
-                for term in _terms(text):
+                for term in extract_terms(text):
                     if weight > found.get(term, 0.0):
                         found[term] = weight
         return found
 
-    def _vocabulary(self) -> _Lexicon:
+    def _vocabulary(self) -> Lexicon:
         """The lexicon of indexed terms: rebuilt after large changes, patched after small ones."""
         changes, self._vocabulary_changes = self._vocabulary_changes, set()
         if self._lexicon is None or len(changes) > _PATCH_LIMIT:
-            self._lexicon = _Lexicon(self._postings)
+            self._lexicon = Lexicon(self._postings)
         else:
             for term in changes:
                 if term in self._postings:
@@ -456,7 +243,7 @@ class FuzzyIndex:
 
     def _plan(self, query: str) -> list[_Slot]:
         """One slot per query word, or per phrase where words form a synonym key or a known compound."""
-        terms = _terms(query)[:_MAX_QUERY_TERMS]
+        terms = extract_terms(query)[:_MAX_QUERY_TERMS]
         expansions = [self._expand(t, last=i == len(terms) - 1) for i, t in enumerate(terms)]
         keys = [self._synonym_words(t, e) for t, e in zip(terms, expansions, strict=True)]
         slots: list[_Slot] = []
@@ -484,7 +271,7 @@ class FuzzyIndex:
     def _expand_uncached(self, term: str, *, last: bool) -> dict[str, float]:
         """The best `_MAX_EXPANSIONS`; among equally close terms the more frequent are kept."""
         vocabulary = self._vocabulary()
-        sims = {t: _similarity(d, term, t) for t, d in vocabulary.near(term, _budget(term)).items()}
+        sims = {t: similarity(d, term, t) for t, d in vocabulary.near(term, edit_budget(term)).items()}
         if term in vocabulary or term in self._synonyms.lexicon:
             # a real word is more likely meant than a word one typo away from it
             sims = {t: s if t == term else s * _KNOWN_WORD_FUZZ for t, s in sims.items()}
@@ -497,8 +284,8 @@ class FuzzyIndex:
 
     def _synonym_words(self, term: str, expansion: Mapping[str, float]) -> dict[str, float]:
         """Terms of synonym keys the query word may be -> similarity, if about as close as its best match."""
-        near = self._synonyms.lexicon.near(term, _budget(term))
-        sims = {t: _similarity(d, term, t) for t, d in near.items()}
+        near = self._synonyms.lexicon.near(term, edit_budget(term))
+        sims = {t: similarity(d, term, t) for t, d in near.items()}
         best = max([*sims.values(), *expansion.values()], default=0.0)
         return {t: s for t, s in sims.items() if s >= best - _SYNONYM_MARGIN}
 
@@ -649,7 +436,7 @@ class FuzzyIndex:
 
     def _rerank(self, pool: list[int], scores: Mapping[int, float], query: str, k: int) -> list[Hit]:
         """Blend in a token_set_ratio bonus on the pool, then order by (score, id)."""
-        wanted = " ".join(w for w in words(query) if _keep(w))
+        wanted = " ".join(w for w in words(query) if keep_word(w))
         hits = [Hit(self._id(doc), round(self._blend(scores[doc], wanted, doc), 6)) for doc in pool]
         hits.sort(key=lambda h: (-h.score, h.id))
         return hits[:k]
