@@ -4,8 +4,8 @@
     -> token budget (the model's context window and the key's `max_prompt_tokens`: reject or trim)
 
 Masking comes before counting, so the budget judges the prompt exactly as it will be sent. Counting
-is exact (OpenAI's encodings) only when it can matter: a prompt whose UTF-8 size is within the limit
-cannot pass it (a token covers at least one byte), so most requests never load a tokenizer.
+is exact (OpenAI's encodings) only when it can matter: a prompt whose bound (`context.bounds`, its
+UTF-8 size) is within the limit cannot pass it, so most requests never load a tokenizer.
 The trace records what was done, never a value: the template's name, PII counts per type (the
 orchestrator puts them in the trace's attributes), tokens.
 """
@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
+from aigw.context.bounds import choice_output_cap, prompt_token_bound
 from aigw.context.pii import Masker, PIIMode, apply_to_chat, apply_to_inputs
 from aigw.context.templates import TemplateError, TemplateStore
 from aigw.context.tokens import Strategy, fit_messages, prompt_limit
@@ -82,9 +80,9 @@ class ContextBuilder:
 
     def _fit(self, request: ChatRequest, policy: ContextPolicy, trace: Trace) -> int:
         """Messages dropped to fit (0 when it fits as it is); the request is changed in place."""
-        output = _output_cap(request)
+        output = choice_output_cap(request) or 0
         limit = _prompt_limit(request.model, policy.max_prompt_tokens, output)
-        if limit is None or _byte_bound(request) <= limit:
+        if limit is None or prompt_token_bound(request) <= limit:
             return 0
         with trace.span("tokens", limit=limit) as span:
             fit = fit_messages(
@@ -113,24 +111,3 @@ class ContextBuilder:
 @functools.lru_cache(maxsize=1024)
 def _prompt_limit(model: str, max_prompt_tokens: int | None, output: int) -> int | None:
     return prompt_limit(model, max_prompt_tokens=max_prompt_tokens, reserve_output=output)
-
-
-def _output_cap(request: ChatRequest) -> int:
-    caps = [request.params.get(name) for name in ("max_completion_tokens", "max_tokens")]
-    valid = [c for c in caps if isinstance(c, int) and not isinstance(c, bool) and c > 0]
-    return max(valid, default=0)
-
-
-_SLACK = 64  # tokens the chat recipe adds beyond the JSON's bytes: reply priming, per-tool constants
-
-
-def _byte_bound(request: ChatRequest) -> float:
-    """At least the prompt's tokens: its size as JSON (a token covers one byte or more), or infinity when
-    it has parts counted at a fixed allowance (images), which only exact counting can bound."""
-    for message in request.messages:
-        content = message.get("content")
-        if isinstance(content, list) and any(not isinstance(p, dict) or p.get("type") != "text" for p in content):
-            return math.inf
-    tools = request.params.get("tools")
-    size = len(orjson.dumps(request.messages)) + (len(orjson.dumps(tools)) + _SLACK * len(tools) if tools else 0)
-    return size + _SLACK

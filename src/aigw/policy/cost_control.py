@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import orjson
-
+from aigw.context.bounds import output_cap, prompt_token_bound
 from aigw.errors import InvalidRequestError, RateLimitError
 from aigw.observability.metrics import GatewayMetrics
 from aigw.observability.tracing import Trace
@@ -51,8 +50,6 @@ from aigw.store.spend import Spend, SpendWriter, period_starts, spend_by_key, sp
 from aigw.types import AIRequest, ChatRequest, Usage
 
 log = logging.getLogger("aigw.budget")
-MESSAGE_OVERHEAD_TOKENS = 8  # role and separators per message, and the reply's priming
-IMAGE_TOKENS = 48_169  # a high-detail image billed by gpt-4o-mini (2,833 + 8 tiles x 5,667), the most of any model
 _WARN_EVERY_S = 30.0
 SETTLE_WINDOW_S = 0.01  # settles wait this long to share a round trip; the hold keeps the cap safe meanwhile
 _REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")  # models that take max_completion_tokens, not max_tokens
@@ -77,52 +74,6 @@ class Hold:
     reservation: Reservation | None
     worst_micros: int
     settled: bool = False
-
-
-def prompt_token_bound(request: AIRequest) -> int:
-    """An upper bound on the prompt's tokens: its UTF-8 bytes plus per-message overhead."""
-    if isinstance(request, ChatRequest):
-        total = 0
-        for message in request.messages:
-            total += MESSAGE_OVERHEAD_TOKENS + _content_bytes(message.get("content"))
-            for key in ("tool_calls", "function_call", "name"):
-                if key in message:
-                    total += len(orjson.dumps(message[key]))
-        for key in ("tools", "functions", "response_format"):
-            if key in request.params:
-                total += len(orjson.dumps(request.params[key]))
-        return total + MESSAGE_OVERHEAD_TOKENS
-    items = request.input if isinstance(request.input, list) else [request.input]
-    return sum(len(item.encode()) if isinstance(item, str) else len(orjson.dumps(item)) for item in items)
-
-
-def _content_bytes(content: Any) -> int:
-    if isinstance(content, str):
-        return len(content.encode())
-    if isinstance(content, list):
-        total = 0
-        for part in content:
-            if isinstance(part, dict) and part.get("type") == "text":
-                total += len(str(part.get("text", "")).encode())
-            elif isinstance(part, dict) and part.get("type") in ("image_url", "input_image"):
-                total += IMAGE_TOKENS
-            else:
-                total += len(orjson.dumps(part))
-        return total
-    return 0 if content is None else len(orjson.dumps(content))
-
-
-def output_cap(request: AIRequest) -> int | None:
-    """The most output tokens the request allows (all choices), or None when it sets no cap."""
-    if not isinstance(request, ChatRequest):
-        return 0
-    caps = [request.params.get(name) for name in ("max_completion_tokens", "max_tokens")]
-    valid = [c for c in caps if isinstance(c, int) and not isinstance(c, bool) and c > 0]
-    if not valid:
-        return None
-    cap = max(valid)  # both set: the larger bounds what a provider may honour
-    choices = request.params.get("n")
-    return cap * (choices if isinstance(choices, int) and choices > 1 else 1)
 
 
 def cap_output(request: ChatRequest, tokens: int) -> None:
