@@ -3,6 +3,8 @@
     async with aigw.Gateway.from_environment() as gateway:
         await gateway.load_collection("shop", [aigw.Item("p1", "Leather sofa", {"price": 900})])
         answer = await gateway.semantic_search("shop", "couch", k=5)
+        answer = await gateway.intelligent_search("shop", "cheap red couch", rerank=True)
+        answer = await gateway.recommendations("shop", ["p1"], explain=True)
 
     with aigw.SyncGateway() as gateway:          # its own event loop, in a thread
         answer = gateway.semantic_search("shop", "couch", k=5)
@@ -51,6 +53,17 @@ class SyncGateway:
     ) -> dict[str, Any]:
         return self._run(self.gateway.semantic_search(collection, query, k, filters))
 
+    def intelligent_search(
+        self,
+        collection: str,
+        query: str,
+        k: int = 10,
+        filters: Mapping[str, Any] | None = None,
+        rerank: bool = False,
+        locale: str = "en",
+    ) -> dict[str, Any]:
+        return self._run(self.gateway.intelligent_search(collection, query, k, filters, rerank, locale))
+
     def recommendations(
         self,
         collection: str,
@@ -58,8 +71,10 @@ class SyncGateway:
         k: int = 10,
         filters: Mapping[str, Any] | None = None,
         diversity: float = 0.3,
+        explain: bool = False,
+        locale: str = "en",
     ) -> dict[str, Any]:
-        return self._run(self.gateway.recommendations(collection, item_ids, k, filters, diversity))
+        return self._run(self.gateway.recommendations(collection, item_ids, k, filters, diversity, explain, locale))
 
     def close(self) -> None:
         if self._loop.is_closed():

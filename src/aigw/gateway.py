@@ -41,6 +41,7 @@ from aigw.store.changes import ChangeBus
 from aigw.store.database import Database
 from aigw.store.redis import connect_redis
 from aigw.store.spend import SpendWriter
+from aigw.tasks.assisted import AssistedTasks, IntelligentRequest
 from aigw.tasks.catalog_index import CatalogIndexes
 from aigw.tasks.provider_vectors import ProviderVectors
 from aigw.tasks.recommend import RecommendRequest
@@ -91,6 +92,9 @@ class Gateway:
             order=lambda: self.control.policy.fallback_order or settings.fallback_order,
             fallback_enabled=settings.fallback_enabled,
             deadline_s=settings.task_deadline,
+        )
+        self.assisted = AssistedTasks(
+            self.tasks, chat_model=lambda: settings.openai_model, deadline_s=settings.task_llm_deadline
         )
         self.ready = False
 
@@ -201,6 +205,24 @@ class Gateway:
         self.traces.add(trace)
         return task_answer("semantic_search", outcome, started)
 
+    async def intelligent_search(
+        self,
+        collection: str,
+        query: str,
+        k: int = 10,
+        filters: Mapping[str, Any] | None = None,
+        rerank: bool = False,
+        locale: str = "en",
+        caller: Caller = PYTHON_CALLER,
+    ) -> dict[str, Any]:
+        """Python API: the same answer as `POST /v1/tasks/intelligent_search`."""
+        started = time.perf_counter()
+        request = IntelligentRequest(collection, query, k, check_filters(filters), rerank, locale)
+        trace = Trace(uuid.uuid4().hex)
+        outcome = await self.assisted.intelligent_search(request, caller, trace)
+        self.traces.add(trace)
+        return task_answer("intelligent_search", outcome, started)
+
     async def recommendations(
         self,
         collection: str,
@@ -208,13 +230,18 @@ class Gateway:
         k: int = 10,
         filters: Mapping[str, Any] | None = None,
         diversity: float = 0.3,
+        explain: bool = False,
+        locale: str = "en",
         caller: Caller = PYTHON_CALLER,
     ) -> dict[str, Any]:
         """Python API: the same answer as `POST /v1/tasks/recommendations`."""
         started = time.perf_counter()
         request = RecommendRequest(collection, tuple(item_ids), k, check_filters(filters), diversity)
         trace = Trace(uuid.uuid4().hex)
-        outcome = await self.tasks.recommend(request, caller, trace)
+        if explain:
+            outcome = await self.assisted.explained_recommendations(request, caller, trace, locale)
+        else:
+            outcome = await self.tasks.recommend(request, caller, trace)
         self.traces.add(trace)
         return task_answer("recommendations", outcome, started)
 

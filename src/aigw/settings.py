@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     keepalive_timeout: int = Field(75, ge=1)  # above the usual load balancer idle timeout (60 s)
     task_deadline: float = Field(2.0, gt=0, le=120)  # seconds a task call may take, fallbacks included
+    task_llm_deadline: float = Field(8.0, gt=0, le=300)  # the same for tasks with LLM steps (intent, rerank)
     embedding_model: str = "text-embedding-3-small"  # the provider model task searches embed with
     state_dir: Path = Path(".aigw")
 

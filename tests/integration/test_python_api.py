@@ -50,3 +50,14 @@ def test_sync_gateway_answers_like_the_async_one() -> None:
         assert [r["id"] for r in answer["results"]] == ["p3"]
         similar = gateway.recommendations("shop", ["p3"], k=2)
         assert similar["task"] == "recommendations" and "p3" not in [r["id"] for r in similar["results"]]
+
+
+def test_intelligent_search_and_explanations_answer_without_a_provider() -> None:
+    with aigw.SyncGateway(migrate=True) as gateway:
+        gateway.load_collection("shop", ITEMS)
+        answer = gateway.intelligent_search("shop", "leather sofa", k=1, rerank=True)
+        assert answer["task"] == "intelligent_search" and [r["id"] for r in answer["results"]] == ["p1"]
+        assert answer["intent"]["source"] == "query" and answer["intent"]["reason"] == "flag_off"
+        assert answer["rerank"] == {"applied": False, "reason": "flag_off"}
+        similar = gateway.recommendations("shop", ["p3"], k=2, explain=True)
+        assert similar["explanations"] == {"applied": False, "reason": "flag_off"}

@@ -68,6 +68,7 @@ class ScriptedUpstream:
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._runner: web.AppRunner | None = None
+        self._hanging: set[asyncio.Task[object]] = set()
 
     @property
     def url(self) -> str:
@@ -83,6 +84,8 @@ class ScriptedUpstream:
         return self
 
     def stop(self) -> None:
+        for task in list(self._hanging):  # hung answers end with the upstream, not an hour later
+            self._loop.call_soon_threadsafe(task.cancel)
         if self._runner is not None:
             asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -105,6 +108,9 @@ class ScriptedUpstream:
         self.bodies.append(body)
         answer = self.script.popleft() if self.script else Answer()
         if answer.hang:
+            task = asyncio.current_task()
+            assert task is not None
+            self._hanging.add(task)
             await asyncio.sleep(3600)
         if answer.status != 200:
             error = {"error": {"message": f"scripted {answer.status}", "type": "server_error", "code": None}}

@@ -14,7 +14,8 @@ from aigw.errors import (
     UpstreamError,
     UpstreamTimeoutError,
 )
-from aigw.tasks.search import CatalogTasks, _reason
+from aigw.tasks.llm_step import skip_reason
+from aigw.tasks.search import CatalogTasks
 
 
 def chain(order: Sequence[str], fallback_enabled: bool = True) -> CatalogTasks:
@@ -54,4 +55,4 @@ def test_without_fallbacks_only_the_provider_answers() -> None:
     ],
 )
 def test_reasons(error: GatewayError, reason: str) -> None:
-    assert _reason(error) == reason
+    assert skip_reason(error) == reason

@@ -1,18 +1,26 @@
 """Task entrypoints over HTTP (any valid key).
 
     POST /v1/tasks/semantic_search   {"collection", "query", "k": 10, "filters": {...}}
-    POST /v1/tasks/recommendations   {"collection", "item_ids": [...], "k": 10, "filters": {...}, "diversity": 0.3}
-                                     items like the given ones (an item, or a user's history), never those
+    POST /v1/tasks/intelligent_search {"collection", "query", "k": 10, "filters": {...}, "rerank": false,
+                                     "locale": "en"}: the LLM turns the query into an intent (search text,
+                                     filters, synonyms) first, and reranks on request (see tasks.assisted)
+    POST /v1/tasks/recommendations   {"collection", "item_ids": [...], "k": 10, "filters": {...}, "diversity": 0.3,
+                                     "explain": false}: items like the given ones (an item, or a user's
+                                     history), never those; `explain` adds the LLM's reason to each
 
 The answer says which path served it and why the paths before it did not:
     {"object": "task.result", "task": "semantic_search", "collection", "results": [{"id", "score",
      "text", "metadata"}], "served_by": "provider" | "local_embeddings" | "fuzzy",
      "fallbacks": [{"path", "reason"}], "took_ms"}
+intelligent_search adds `intent` ({"search_text", "filters", "synonyms", "source": "llm" | "query",
+"reason"}) and, with rerank, `rerank` ({"applied", "reason"}); results the LLM ranked or explained
+carry a `reason`.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -22,12 +30,15 @@ from aigw.api.deps import CallerDep, GatewayDep
 from aigw.api.middleware import request_state
 from aigw.catalog.filters import check_filters
 from aigw.errors import NotFoundError
+from aigw.observability.tracing import Trace
+from aigw.tasks.assisted import IntelligentRequest
 from aigw.tasks.catalog_index import CollectionNotFound
 from aigw.tasks.recommend import RecommendRequest
-from aigw.tasks.search import ItemsNotFound, SearchRequest, task_answer
+from aigw.tasks.search import ItemsNotFound, SearchOutcome, SearchRequest, task_answer
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 MAX_K = 100
+LOCALE = r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$"  # a BCP 47 language tag
 
 
 class SearchBody(BaseModel):
@@ -41,22 +52,29 @@ class SearchBody(BaseModel):
 
 @router.post("/semantic_search")
 async def semantic_search(
-    body: SearchBody,
-    request: Request,
-    response: Response,
-    gateway: GatewayDep,
-    caller: CallerDep,
+    body: SearchBody, request: Request, response: Response, gateway: GatewayDep, caller: CallerDep
 ) -> dict[str, Any]:
-    started = time.perf_counter()
     search = SearchRequest(body.collection, body.query, body.k, check_filters(body.filters))
-    state = request_state(request.scope)
-    try:
-        outcome = await gateway.tasks.semantic_search(search, caller, state.trace)
-    except CollectionNotFound:
-        raise NotFoundError(f"No collection named {body.collection!r}", code="collection_not_found") from None
-    state.trace.attrs["served_by"] = outcome.served_by
-    response.headers["x-aigw-served-by"] = outcome.served_by
-    return task_answer("semantic_search", outcome, started)
+    trace = request_state(request.scope).trace
+    work = gateway.tasks.semantic_search(search, caller, trace)
+    return await _answer("semantic_search", body.collection, response, trace, work)
+
+
+class IntelligentBody(SearchBody):
+    rerank: bool = False
+    locale: str = Field("en", min_length=2, max_length=35, pattern=LOCALE)
+
+
+@router.post("/intelligent_search")
+async def intelligent_search(
+    body: IntelligentBody, request: Request, response: Response, gateway: GatewayDep, caller: CallerDep
+) -> dict[str, Any]:
+    wanted = IntelligentRequest(
+        body.collection, body.query, body.k, check_filters(body.filters), body.rerank, body.locale
+    )
+    trace = request_state(request.scope).trace
+    work = gateway.assisted.intelligent_search(wanted, caller, trace)
+    return await _answer("intelligent_search", body.collection, response, trace, work)
 
 
 class RecommendBody(BaseModel):
@@ -67,25 +85,38 @@ class RecommendBody(BaseModel):
     k: int = Field(10, ge=1, le=MAX_K)
     filters: dict[str, Any] | None = None
     diversity: float = Field(0.3, ge=0, le=1)
+    explain: bool = False
+    locale: str = Field("en", min_length=2, max_length=35, pattern=LOCALE)
 
 
 @router.post("/recommendations")
 async def recommendations(
     body: RecommendBody, request: Request, response: Response, gateway: GatewayDep, caller: CallerDep
 ) -> dict[str, Any]:
-    started = time.perf_counter()
     wanted = RecommendRequest(
         body.collection, tuple(body.item_ids), body.k, check_filters(body.filters), body.diversity
     )
-    state = request_state(request.scope)
+    trace = request_state(request.scope).trace
+    if body.explain:
+        work = gateway.assisted.explained_recommendations(wanted, caller, trace, body.locale)
+    else:
+        work = gateway.tasks.recommend(wanted, caller, trace)
+    return await _answer("recommendations", body.collection, response, trace, work)
+
+
+async def _answer(
+    task: str, collection: str, response: Response, trace: Trace, work: Coroutine[Any, Any, SearchOutcome]
+) -> dict[str, Any]:
+    """The task's JSON answer, with the path that served it in a header; a missing collection or item is a 404."""
+    started = time.perf_counter()
     try:
-        outcome = await gateway.tasks.recommend(wanted, caller, state.trace)
+        outcome = await work
     except CollectionNotFound:
-        raise NotFoundError(f"No collection named {body.collection!r}", code="collection_not_found") from None
+        raise NotFoundError(f"No collection named {collection!r}", code="collection_not_found") from None
     except ItemsNotFound:
         raise NotFoundError(
-            f"None of the given items is in collection {body.collection!r}", code="item_not_found", param="item_ids"
+            f"None of the given items is in collection {collection!r}", code="item_not_found", param="item_ids"
         ) from None
-    state.trace.attrs["served_by"] = outcome.served_by
+    trace.attrs["served_by"] = outcome.served_by
     response.headers["x-aigw-served-by"] = outcome.served_by
-    return task_answer("recommendations", outcome, started)
+    return task_answer(task, outcome, started)

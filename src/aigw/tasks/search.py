@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from aigw.catalog.item import Hit
-from aigw.errors import GatewayError, RateLimitError, UpstreamTimeoutError
+from aigw.errors import GatewayError
 from aigw.fallbacks import local_embeddings
 from aigw.fallbacks.vector_index import VectorIndex
 from aigw.observability.tracing import Trace
@@ -31,6 +31,7 @@ from aigw.orchestrator import Orchestrator
 from aigw.policy.caller import Caller
 from aigw.tasks.catalog_index import CatalogIndexes, LoadedCollection
 from aigw.tasks.chain import PathSkipped, run_chain
+from aigw.tasks.llm_step import skip_reason
 from aigw.tasks.provider_vectors import ProviderVectors
 from aigw.tasks.recommend import RecommendRequest, by_vectors, by_words
 from aigw.types import AIResponse, CallInfo, EmbeddingRequest
@@ -47,6 +48,15 @@ class SearchRequest:
     query: str
     k: int = 10
     filters: Mapping[str, Any] = field(default_factory=dict)
+    alternatives: tuple[str, ...] = ()  # other wordings of the query (an intent's synonyms)
+
+    @property
+    def expanded(self) -> str:
+        """The query with its alternatives, as the vector paths embed it."""
+        return f"{self.query} ({', '.join(self.alternatives)})" if self.alternatives else self.query
+
+
+ALTERNATIVE_WEIGHT = 0.9  # a match on an alternative wording counts a little less than on the query
 
 
 class ItemsNotFound(LookupError):
@@ -59,6 +69,8 @@ class SearchOutcome:
     served_by: str
     fallbacks: list[dict[str, str]]
     collection: LoadedCollection
+    reasons: dict[str, str] = field(default_factory=dict)  # item id -> why the LLM ranked or recommended it
+    details: dict[str, Any] = field(default_factory=dict)  # more of the answer (an intent, a rerank's outcome)
 
 
 class CatalogTasks:
@@ -133,16 +145,28 @@ class CatalogTasks:
             raise PathSkipped("index_building")
         return index
 
-    async def semantic_search(self, request: SearchRequest, caller: Caller, trace: Trace) -> SearchOutcome:
+    async def semantic_search(
+        self, request: SearchRequest, caller: Caller, trace: Trace, *, deadline_s: float | None = None
+    ) -> SearchOutcome:
         collection = await self.indexes.get(request.collection)
+        return await self.search_loaded(collection, request, caller, trace, deadline_s=deadline_s)
 
+    async def search_loaded(
+        self,
+        collection: LoadedCollection,
+        request: SearchRequest,
+        caller: Caller,
+        trace: Trace,
+        *,
+        deadline_s: float | None = None,
+    ) -> SearchOutcome:
         async def attempt(path: str) -> list[Hit]:
             return await self._search(path, collection, request, caller, trace)
 
         result = await run_chain(
             self.paths(),
             attempt,
-            deadline_s=self.deadline_s,
+            deadline_s=self.deadline_s if deadline_s is None else deadline_s,
             trace=trace,
             task="search",
             fallback_enabled=self.fallback_enabled,
@@ -153,14 +177,14 @@ class CatalogTasks:
         self, path: str, collection: LoadedCollection, request: SearchRequest, caller: Caller, trace: Trace
     ) -> list[Hit]:
         if path == "fuzzy":
-            return await asyncio.to_thread(collection.fuzzy.search, request.query, request.k, request.filters)
+            return await asyncio.to_thread(_fuzzy_search, collection, request)
         if path == "local_embeddings":
             if not local_embeddings.available():
                 raise PathSkipped("not_installed")
             embedder = local_embeddings.get_embedder()
             if embedder is None or collection.local is None:
                 raise PathSkipped("index_building")
-            vector = (await asyncio.to_thread(embedder.embed, [request.query]))[0]
+            vector = (await asyncio.to_thread(embedder.embed, [request.expanded]))[0]
             return collection.local.search(vector, request.k, request.filters)
         return await self._provider(collection, request, caller, trace)
 
@@ -171,9 +195,9 @@ class CatalogTasks:
             raise PathSkipped("flag_off")  # before any work: no query embedding, no index build
         model = self._embedding_model()
         try:
-            vector = (await self._embed(model, [request.query], caller, trace))[0]
+            vector = (await self._embed(model, [request.expanded], caller, trace))[0]
         except GatewayError as error:
-            raise PathSkipped(_reason(error)) from None
+            raise PathSkipped(skip_reason(error)) from None
 
         index = self._provider_index(collection, trace)  # the provider answered: build its index if needed
         return index.search(vector, request.k, request.filters)
@@ -188,34 +212,35 @@ class CatalogTasks:
         return np.asarray([d["embedding"] for d in data], dtype=np.float32)
 
 
-def _reason(error: GatewayError) -> str:
-    code = error.code or ""
-    if code in ("gateway_disabled", "task_disabled"):
-        return "flag_off"
-    if code == "circuit_open":
-        return "circuit_open"
-    if code in ("budget_exceeded", "budget_unavailable", "request_cost_too_high"):
-        return "budget"
-    if isinstance(error, RateLimitError):
-        return "rate_limited"
-    if isinstance(error, UpstreamTimeoutError):
-        return "timeout"
-    return "provider_error"
+def _fuzzy_search(collection: LoadedCollection, request: SearchRequest) -> list[Hit]:
+    """The query's hits; with alternatives, each item keeps its best score over every wording."""
+    best = {hit.id: hit.score for hit in collection.fuzzy.search(request.query, request.k, request.filters)}
+    for wording in request.alternatives:
+        for hit in collection.fuzzy.search(wording, request.k, request.filters):
+            best[hit.id] = max(best.get(hit.id, 0.0), hit.score * ALTERNATIVE_WEIGHT)
+    ranked = sorted(best.items(), key=lambda pair: (-pair[1], pair[0]))[: request.k]
+    return [Hit(item_id, score) for item_id, score in ranked]
 
 
 def task_answer(task: str, outcome: SearchOutcome, started: float) -> dict[str, Any]:
     """A task's JSON answer (HTTP and Python API alike); `started` is its `time.perf_counter()` start."""
     items = outcome.collection.items
+    results = []
+    for hit in outcome.hits:
+        item = items.get(hit.id)
+        if item is None:
+            continue
+        result = {"id": hit.id, "score": round(hit.score, 6), "text": item.text, "metadata": item.metadata}
+        if hit.id in outcome.reasons:
+            result["reason"] = outcome.reasons[hit.id]
+        results.append(result)
     return {
         "object": "task.result",
         "task": task,
         "collection": outcome.collection.name,
-        "results": [
-            {"id": hit.id, "score": round(hit.score, 6), "text": items[hit.id].text, "metadata": items[hit.id].metadata}
-            for hit in outcome.hits
-            if hit.id in items
-        ],
+        "results": results,
         "served_by": outcome.served_by,
         "fallbacks": outcome.fallbacks,
+        **outcome.details,
         "took_ms": round((time.perf_counter() - started) * 1000, 2),
     }
