@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aigw.breaker import BreakerState, CircuitBreaker
+from aigw.cache import CacheBackend, CacheControl, MemoryCache, RedisCache, ResponseCache
+from aigw.cache.response_cache import CacheSettings
 from aigw.catalog.filters import check_filters
 from aigw.catalog.item import Item
 from aigw.client import AIClient
@@ -20,6 +21,7 @@ from aigw.configfile import ConfigError, config_from_mapping, load_config
 from aigw.control.service import ControlPlane
 from aigw.control.state import ControlState
 from aigw.control.sync import ControlSync
+from aigw.errors import NotFoundError
 from aigw.observability.metrics import GatewayMetrics
 from aigw.observability.tracing import Trace, TraceStore
 from aigw.orchestrator import Orchestrator
@@ -35,20 +37,23 @@ from aigw.policy.ratelimit import InProcessRateLimiter, RedisRateLimiter
 from aigw.providers.registry import build_provider
 from aigw.retry import RetryPolicy
 from aigw.routing import Router
-from aigw.settings import Settings, load_settings
+from aigw.settings import Settings, SettingsError, load_settings
 from aigw.store import catalog as catalog_rows
 from aigw.store.changes import ChangeBus
 from aigw.store.database import Database
 from aigw.store.redis import connect_redis
 from aigw.store.spend import SpendWriter
 from aigw.tasks.assisted import AssistedTasks, IntelligentRequest
-from aigw.tasks.catalog_index import CatalogIndexes
+from aigw.tasks.cached import TaskAnswer, TaskCache
+from aigw.tasks.catalog_index import CatalogIndexes, CollectionNotFound
 from aigw.tasks.provider_vectors import ProviderVectors
 from aigw.tasks.recommend import RecommendRequest
-from aigw.tasks.search import CatalogTasks, SearchRequest, task_answer
+from aigw.tasks.search import CatalogTasks, ItemsNotFound, SearchOutcome, SearchRequest
 
 log = logging.getLogger("aigw")
-PYTHON_CALLER = Caller("python", is_admin=True)  # the embedding application is the gateway's owner
+PYTHON_CALLER = Caller("python", is_admin=True)
+TaskRequest = SearchRequest | IntelligentRequest | RecommendRequest
+USE_CACHE = CacheControl()  # the embedding application is the gateway's owner
 
 
 class Gateway:
@@ -71,6 +76,8 @@ class Gateway:
             self.control, settings, self.database, ChangeBus(self.database, self.redis), on_change=self._control_changed
         )
         self._budget_caps: tuple[float | None, ...] = ()
+        self._cache_from: PolicyConfig | None = None
+        self._cache_config = CacheSettings()
         self._seeding: asyncio.Task[None] | None = None
         self.plane = ControlPlane(self.database, ChangeBus(self.database, self.redis))
         ledger = RedisBudgetLedger(self.redis) if self.redis is not None else InProcessBudgetLedger()
@@ -79,8 +86,15 @@ class Gateway:
         alerts = BudgetAlerts(self.metrics, lambda: self.control.policy.alert_webhook_url)
         self.costs = CostControl(ledger, lambda: self.control.policy, self.metrics, alerts, self.spend)
         self.policy = PolicyEngine(self._admission(ledger), lambda: self.control.policy, self.costs)
+        self.cache = ResponseCache(self._cache_backend(), self.metrics, self._cache_settings)
         self.orchestrator = Orchestrator(
-            router, self.clients, self.metrics, flags=lambda: self.control.flags, policy=self.policy, costs=self.costs
+            router,
+            self.clients,
+            self.metrics,
+            flags=lambda: self.control.flags,
+            policy=self.policy,
+            costs=self.costs,
+            cache=self.cache,
         )
         self.catalog = CatalogIndexes(self.database, lambda: self.control.catalog_versions)
         self.provider_vectors = ProviderVectors(self.database)
@@ -93,10 +107,26 @@ class Gateway:
             fallback_enabled=settings.fallback_enabled,
             deadline_s=settings.task_deadline,
         )
+        self.task_cache = TaskCache(self.cache, lambda: self.control.catalog_versions)
         self.assisted = AssistedTasks(
             self.tasks, chat_model=lambda: settings.openai_model, deadline_s=settings.task_llm_deadline
         )
         self.ready = False
+
+    def _cache_backend(self) -> CacheBackend:
+        wanted = self.settings.cache_backend
+        if wanted == "redis" and self.redis is None:
+            raise SettingsError("invalid setting AI_CACHE_BACKEND=redis: it needs AI_REDIS_URL")
+        if self.redis is not None and wanted != "memory":
+            return RedisCache(self.redis)
+        return MemoryCache(self.settings.cache_max_entries)
+
+    def _cache_settings(self) -> CacheSettings:
+        policy = self.control.policy
+        if self._cache_from is not policy:  # built again only when the policy changes
+            self._cache_from = policy
+            self._cache_config = CacheSettings(policy.cache_enabled, policy.cache_ttl, policy.cache_scope)
+        return self._cache_config
 
     def _admission(self, ledger: RedisBudgetLedger | InProcessBudgetLedger) -> AdmissionStore:
         if self.redis is not None and isinstance(ledger, RedisBudgetLedger):
@@ -189,6 +219,35 @@ class Gateway:
         await self.catalog_changed(name)
         return written
 
+    async def run_task(
+        self, task: str, request: TaskRequest, caller: Caller, trace: Trace, cache: CacheControl = USE_CACHE
+    ) -> TaskAnswer:
+        """One task call (HTTP and Python API alike), through the response cache; 404 for a missing
+        collection, or when none of the given items is in it."""
+
+        def work() -> Awaitable[SearchOutcome]:
+            if isinstance(request, SearchRequest):
+                return self.tasks.semantic_search(request, caller, trace)
+            if isinstance(request, IntelligentRequest):
+                return self.assisted.intelligent_search(request, caller, trace)
+            if request.explain:
+                return self.assisted.explained_recommendations(request, caller, trace)
+            return self.tasks.recommend(request, caller, trace)
+
+        try:
+            answer = await self.task_cache.answer(task, request, work, read=cache.read, write=cache.write)
+        except CollectionNotFound:
+            raise NotFoundError(f"No collection named {request.collection!r}", code="collection_not_found") from None
+        except ItemsNotFound:
+            raise NotFoundError(
+                f"None of the given items is in collection {request.collection!r}",
+                code="item_not_found",
+                param="item_ids",
+            ) from None
+        trace.attrs["served_by"] = answer.served_by
+        trace.attrs["cache"] = answer.cache
+        return answer
+
     async def semantic_search(
         self,
         collection: str,
@@ -198,12 +257,8 @@ class Gateway:
         caller: Caller = PYTHON_CALLER,
     ) -> dict[str, Any]:
         """Python API: the same answer as `POST /v1/tasks/semantic_search`."""
-        started = time.perf_counter()
         request = SearchRequest(collection, query, k, check_filters(filters))
-        trace = Trace(uuid.uuid4().hex)
-        outcome = await self.tasks.semantic_search(request, caller, trace)
-        self.traces.add(trace)
-        return task_answer("semantic_search", outcome, started)
+        return await self._python_task("semantic_search", request, caller)
 
     async def intelligent_search(
         self,
@@ -216,12 +271,8 @@ class Gateway:
         caller: Caller = PYTHON_CALLER,
     ) -> dict[str, Any]:
         """Python API: the same answer as `POST /v1/tasks/intelligent_search`."""
-        started = time.perf_counter()
         request = IntelligentRequest(collection, query, k, check_filters(filters), rerank, locale)
-        trace = Trace(uuid.uuid4().hex)
-        outcome = await self.assisted.intelligent_search(request, caller, trace)
-        self.traces.add(trace)
-        return task_answer("intelligent_search", outcome, started)
+        return await self._python_task("intelligent_search", request, caller)
 
     async def recommendations(
         self,
@@ -235,15 +286,15 @@ class Gateway:
         caller: Caller = PYTHON_CALLER,
     ) -> dict[str, Any]:
         """Python API: the same answer as `POST /v1/tasks/recommendations`."""
-        started = time.perf_counter()
-        request = RecommendRequest(collection, tuple(item_ids), k, check_filters(filters), diversity)
+        request = RecommendRequest(collection, tuple(item_ids), k, check_filters(filters), diversity, explain, locale)
+        return await self._python_task("recommendations", request, caller)
+
+    async def _python_task(self, task: str, request: TaskRequest, caller: Caller) -> dict[str, Any]:
         trace = Trace(uuid.uuid4().hex)
-        if explain:
-            outcome = await self.assisted.explained_recommendations(request, caller, trace, locale)
-        else:
-            outcome = await self.tasks.recommend(request, caller, trace)
-        self.traces.add(trace)
-        return task_answer("recommendations", outcome, started)
+        try:
+            return (await self.run_task(task, request, caller, trace)).body
+        finally:
+            self.traces.add(trace)
 
     async def catalog_changed(self, name: str) -> None:
         """A collection or its items changed here: every replica reloads its versions (and so its index)."""
@@ -317,6 +368,7 @@ class Gateway:
         for task in list(self._tasks):
             task.cancel()  # a swap in progress stops; retiring clients close now
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.cache.close()
         await self.provider_vectors.close()
         await self.catalog.close()
         await self.costs.close()

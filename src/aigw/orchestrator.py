@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
 
+from aigw.cache.response_cache import CACHE_HEADER, CachedAnswer, ResponseCache
 from aigw.client import AIClient, CircuitOpenError
 from aigw.context.builder import ContextBuilder, ContextPolicy, PreparedRequest
 from aigw.context.pii import Masker, PIIMode
@@ -95,8 +96,10 @@ class Orchestrator:
         policy: PolicyEngine | None = None,
         costs: CostControl | None = None,
         context: ContextBuilder | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.router = router
+        self.cache = cache
         self.costs = costs or CostControl(
             InProcessBudgetLedger(), PolicyConfig, metrics, BudgetAlerts(metrics, lambda: None)
         )
@@ -149,6 +152,12 @@ class Orchestrator:
         prepared = self._prepare(request, caller, trace, info)
         request = prepared.request
         expected = expected_format(request)
+        cache_key = self._cache_key(request, caller, info)
+        if cache_key is not None and info.cache_read:
+            assert self.cache is not None
+            hit = await self.cache.lookup(cache_key, request.kind.value)
+            if hit is not None:
+                return self._from_cache(hit, request, prepared.masker, trace, info)
         admission = await self.policy.admit(caller, request, [r.model for r in routes], trace)
         info.headers.update(admission.headers)
         info.request_id = trace.request_id
@@ -162,9 +171,44 @@ class Orchestrator:
             assert isinstance(request, ChatRequest)
             result = await self._checked_format(result, request, expected, call)
         body = normalize_body(result.body, request, info)
+        if cache_key is not None:
+            info.headers[CACHE_HEADER] = "miss"
+            if info.cache_write:  # stored masked, as the provider saw it: restored per caller on a hit
+                assert self.cache is not None
+                self.cache.store(cache_key, body, {"provider": info.provider, "deployment": info.deployment})
         if prepared.masker is not None:
             body = restore_answer(body, prepared.masker)
         return dataclasses.replace(result, body=body)
+
+    def _cache_key(self, request: AIRequest, caller: Caller, info: CallInfo) -> str | None:
+        """The request's response-cache key, or None when it is not cached (see `cache.response_cache`)."""
+        if self.cache is None:
+            return None
+        key = self.cache.request_key(request, caller.key_id)
+        if key is None:
+            return None
+        settings = caller.key.settings if caller.key is not None else {}
+        if settings.get("cache") is False or not (info.cache_read or info.cache_write):
+            self.cache.bypassed(request.kind.value)
+            info.headers[CACHE_HEADER] = "bypass"
+            return None
+        return key
+
+    def _from_cache(
+        self, hit: CachedAnswer, request: AIRequest, masker: Masker | None, trace: Trace, info: CallInfo
+    ) -> AIResponse:
+        """A cached answer: no provider call, no budget spent (cost 0), `age` says how old it is."""
+        info.provider = hit.meta.get("provider")
+        info.deployment = hit.meta.get("deployment")
+        info.model = str(hit.body.get("model") or request.model)
+        info.request_id = trace.request_id
+        info.cost_usd = Decimal(0)
+        info.headers.update({COST_HEADER: "0", CACHE_HEADER: "hit", "age": str(int(hit.age_s))})
+        trace.attrs["cache"] = "hit"
+        body = normalize_body(hit.body, request, info)
+        if masker is not None:
+            body = restore_answer(body, masker)
+        return AIResponse(body=body, usage=Usage.from_openai(body.get("usage")), model=info.model)
 
     @staticmethod
     def _restored_stream(stream: ChatStream, masker: Masker) -> ChatStream:

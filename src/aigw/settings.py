@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     max_prompt_tokens: int | None = Field(None, ge=1)
     prompt_overflow: Literal["reject", "trim_oldest"] = "reject"
 
+    cache_enabled: bool = True  # exact-match cache of temperature-0 chat, embeddings and task answers
+    cache_ttl: float = Field(3600.0, gt=0, le=30 * 86400)
+    cache_scope: Literal["key", "global"] = "key"
+    cache_backend: Literal["auto", "memory", "redis"] = "auto"  # auto: Redis when AI_REDIS_URL is set
+    cache_max_entries: int = Field(10_000, ge=1)  # of the in-process cache
+
     tracing_enabled: bool = True
     trace_buffer_size: int = Field(2000, ge=1, le=1_000_000)
     metrics_enabled: bool = True

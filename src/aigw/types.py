@@ -137,3 +137,5 @@ class CallInfo:
     latency_ms: float | None = None  # provider time: until the answer, or a stream's first byte
     request_id: str | None = None
     headers: dict[str, str] = field(default_factory=dict)  # added to the answer (rate limits, cost)
+    cache_read: bool = True  # the caller accepts a cached answer (`Cache-Control: no-cache` says no)
+    cache_write: bool = True  # the caller lets its answer be cached (`Cache-Control: no-store` says no)

@@ -169,6 +169,7 @@ def test_recommendations_can_be_explained_and_still_answer_without_the_llm(
     assert all(r["reason"] == f"Goes well with a sofa ({r['id']})." for r in explained["results"])
     assert "p2" not in [r["id"] for r in explained["results"]]
     scripted.then(Answer(status=500))
+    body["item_ids"] = ["p5"]  # another prompt: the same one would be answered from the cache
     plain = httpx.post(f"{url}/v1/tasks/recommendations", json=body, headers=ADMIN, timeout=15).json()
     assert plain["explanations"] == {"applied": False, "reason": "provider_error"}
     assert plain["results"] and all("reason" not in r for r in plain["results"])

@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from aigw.api.bodies import chat_request, embedding_request, read_json
 from aigw.api.middleware import RequestState, request_state
+from aigw.cache import CacheControl
 from aigw.errors import ProviderError, gateway_error_from
 from aigw.gateway import Gateway
 from aigw.normalize.metadata import answer_headers
@@ -33,6 +34,8 @@ async def _admit(request: Request) -> tuple[Gateway, RequestState, Caller, dict[
     with state.trace.span("auth"):
         caller: Caller = request.app.state.auth.authenticate(request)
     state.trace.attrs["key_id"] = caller.key_id
+    cache = CacheControl.from_header(request.headers.get("cache-control"))
+    state.info.cache_read, state.info.cache_write = cache.read, cache.write
     with state.trace.span("parse"):
         body = await read_json(request, gateway.settings.max_body_bytes)
     return gateway, state, caller, body

@@ -19,8 +19,6 @@ carry a `reason`.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -28,13 +26,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aigw.api.deps import CallerDep, GatewayDep
 from aigw.api.middleware import request_state
+from aigw.cache import CacheControl
 from aigw.catalog.filters import check_filters
-from aigw.errors import NotFoundError
-from aigw.observability.tracing import Trace
+from aigw.gateway import Gateway, TaskRequest
+from aigw.policy.caller import Caller
 from aigw.tasks.assisted import IntelligentRequest
-from aigw.tasks.catalog_index import CollectionNotFound
 from aigw.tasks.recommend import RecommendRequest
-from aigw.tasks.search import ItemsNotFound, SearchOutcome, SearchRequest, task_answer
+from aigw.tasks.search import SearchRequest
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 MAX_K = 100
@@ -55,9 +53,7 @@ async def semantic_search(
     body: SearchBody, request: Request, response: Response, gateway: GatewayDep, caller: CallerDep
 ) -> dict[str, Any]:
     search = SearchRequest(body.collection, body.query, body.k, check_filters(body.filters))
-    trace = request_state(request.scope).trace
-    work = gateway.tasks.semantic_search(search, caller, trace)
-    return await _answer("semantic_search", body.collection, response, trace, work)
+    return await _answer(gateway, "semantic_search", search, caller, request, response)
 
 
 class IntelligentBody(SearchBody):
@@ -72,9 +68,7 @@ async def intelligent_search(
     wanted = IntelligentRequest(
         body.collection, body.query, body.k, check_filters(body.filters), body.rerank, body.locale
     )
-    trace = request_state(request.scope).trace
-    work = gateway.assisted.intelligent_search(wanted, caller, trace)
-    return await _answer("intelligent_search", body.collection, response, trace, work)
+    return await _answer(gateway, "intelligent_search", wanted, caller, request, response)
 
 
 class RecommendBody(BaseModel):
@@ -94,29 +88,23 @@ async def recommendations(
     body: RecommendBody, request: Request, response: Response, gateway: GatewayDep, caller: CallerDep
 ) -> dict[str, Any]:
     wanted = RecommendRequest(
-        body.collection, tuple(body.item_ids), body.k, check_filters(body.filters), body.diversity
+        body.collection,
+        tuple(body.item_ids),
+        body.k,
+        check_filters(body.filters),
+        body.diversity,
+        body.explain,
+        body.locale,
     )
-    trace = request_state(request.scope).trace
-    if body.explain:
-        work = gateway.assisted.explained_recommendations(wanted, caller, trace, body.locale)
-    else:
-        work = gateway.tasks.recommend(wanted, caller, trace)
-    return await _answer("recommendations", body.collection, response, trace, work)
+    return await _answer(gateway, "recommendations", wanted, caller, request, response)
 
 
 async def _answer(
-    task: str, collection: str, response: Response, trace: Trace, work: Coroutine[Any, Any, SearchOutcome]
+    gateway: Gateway, task: str, wanted: TaskRequest, caller: Caller, request: Request, response: Response
 ) -> dict[str, Any]:
-    """The task's JSON answer, with the path that served it in a header; a missing collection or item is a 404."""
-    started = time.perf_counter()
-    try:
-        outcome = await work
-    except CollectionNotFound:
-        raise NotFoundError(f"No collection named {collection!r}", code="collection_not_found") from None
-    except ItemsNotFound:
-        raise NotFoundError(
-            f"None of the given items is in collection {collection!r}", code="item_not_found", param="item_ids"
-        ) from None
-    trace.attrs["served_by"] = outcome.served_by
-    response.headers["x-aigw-served-by"] = outcome.served_by
-    return task_answer(task, outcome, started)
+    """The task's JSON answer; headers say the path that served it and whether the cache did."""
+    state = request_state(request.scope)
+    cache = CacheControl.from_header(request.headers.get("cache-control"))
+    answer = await gateway.run_task(task, wanted, caller, state.trace, cache)
+    response.headers.update(answer.headers)
+    return answer.body

@@ -64,6 +64,9 @@ def add_commands(commands: Any) -> None:
     create.add_argument(
         "--prompt-overflow", choices=["reject", "trim_oldest"], help="a prompt over budget: refuse it or trim it"
     )
+    create.add_argument(
+        "--no-cache", dest="cache", action="store_const", const=False, help="never answer this key from the cache"
+    )
     create.add_argument("--json", action="store_true", help="print JSON")
     create.set_defaults(run=_keys_create)
     listing = key_actions.add_parser("list", help="list keys (never their secret)")
@@ -124,6 +127,7 @@ def _key_settings(args: argparse.Namespace) -> KeySettings | None:
         "pii_mode": args.pii_mode,
         "max_prompt_tokens": args.max_prompt_tokens,
         "prompt_overflow": args.prompt_overflow,
+        "cache": getattr(args, "cache", None),
     }
     given = {k: v for k, v in given.items() if v is not None}
     return KeySettings(**given) if given else None

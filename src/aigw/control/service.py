@@ -30,6 +30,7 @@ class KeySettings(BaseModel):
     pii_mode: Literal["mask", "restore", "block", "off"] | None = None
     max_prompt_tokens: int | None = Field(None, ge=1)
     prompt_overflow: Literal["reject", "trim_oldest"] | None = None
+    cache: bool | None = None  # False: this key's calls are never answered from nor stored in the cache
 
 
 class KeySpec(BaseModel):

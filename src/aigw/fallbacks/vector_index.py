@@ -31,6 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from aigw.catalog.filters import matches
 from aigw.catalog.item import Hit
+from aigw.catalog.vectors import check_batch, unit_rows, unit_score
 
 _MIN_CAPACITY = 64
 _WIDEN = 4  # candidates checked against filters per result wanted, and the factor the window grows by
@@ -69,11 +70,8 @@ class VectorIndex:
         metadata: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         """Add items, or replace them (vector and metadata; None means no metadata) when their id is present."""
-        if isinstance(ids, str):
-            raise TypeError("ids must be a sequence of ids, not one string")
+        check_batch(ids, metadata)
         normalised = self._normalise(vectors, rows=len(ids))
-        if metadata is not None and len(metadata) != len(ids):
-            raise ValueError(f"{len(metadata)} metadata for {len(ids)} ids")
         with self._lock:
             for i, item_id in enumerate(ids):
                 row = self._row_for(item_id)
@@ -111,21 +109,12 @@ class VectorIndex:
                 return []
             rows, scores = self._scores(query)
             best = self._filtered_top(rows, scores, k, filters) if filters else self._top(rows, scores, k)
-            return [Hit(id=self._id(row), score=_unit_score(score)) for row, score in best]
+            return [Hit(id=self._id(row), score=unit_score(score)) for row, score in best]
 
     # -- storage --------------------------------------------------------------------------------------------
 
     def _normalise(self, vectors: ArrayLike, rows: int | None) -> NDArray[np.float32]:
-        """Unit-length float32 rows, checked: `rows` vectors (a 2-D array), or one (1-D) when rows is None."""
-        array = np.asarray(vectors, dtype=np.float32)
-        shape = (self.dimensions,) if rows is None else (rows, self.dimensions)
-        if array.shape != shape:
-            raise ValueError(f"expected vectors of shape {shape}, got {array.shape}")
-        array = array.reshape(-1, self.dimensions)
-        norms = np.linalg.norm(array, axis=1, keepdims=True)
-        if not np.all(np.isfinite(norms)) or np.any(norms == 0):
-            raise ValueError("vectors must be finite and non-zero")
-        return np.asarray(array / norms, dtype=np.float32)
+        return unit_rows(vectors, self.dimensions, rows)
 
     def _row_for(self, item_id: str) -> int:
         row = self._rows.get(item_id)
@@ -197,7 +186,3 @@ class VectorIndex:
         keep = [i for i, row in enumerate(rows.tolist()) if matches(self._metadata[row], filters)]
         picked = np.asarray(keep, dtype=np.intp)
         return self._top(rows[picked], scores[picked], k)
-
-
-def _unit_score(cosine: float) -> float:
-    return min(1.0, max(0.0, (cosine + 1.0) / 2.0))

@@ -80,6 +80,12 @@ class GatewayMetrics:
             ["type"],
             registry=r,
         )
+        self.cache = Counter(
+            "aigw_cache_requests",
+            "Response cache lookups by kind (chat, embeddings, task) and result (hit, miss, bypass)",
+            ["kind", "result"],
+            registry=r,
+        )
         self.circuit_state = Gauge(
             "aigw_circuit_state",
             "Circuit breaker: 0 closed, 1 half-open, 2 open",
@@ -149,6 +155,10 @@ class GatewayMetrics:
         if self.enabled:
             for kind, n in counts.items():
                 self._child(self.pii_findings, kind).inc(n)
+
+    def observe_cache(self, kind: str, result: str) -> None:
+        if self.enabled:
+            self._child(self.cache, kind, result).inc()
 
     def set_circuit_state(self, provider: str, state: str) -> None:
         if self.enabled:

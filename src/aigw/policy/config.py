@@ -47,6 +47,11 @@ class PolicyConfig(BaseModel):
     template_versions: dict[str, str | int] = Field(
         default_factory=dict, description="the version a bare template name renders, by name"
     )
+    cache_enabled: bool = Field(True, description="answer temperature-0 chat, embeddings and tasks from the cache")
+    cache_ttl: float = Field(3600.0, gt=0, le=30 * 86400, description="seconds a cached answer is served")
+    cache_scope: Literal["key", "global"] = Field(
+        "key", description="chat and embeddings cache entries per API key, or shared by all keys"
+    )
 
 
 class PolicyConfigError(ValueError):
@@ -66,6 +71,9 @@ def policy_defaults(settings: Settings) -> dict[str, Any]:
         "pii_mode": settings.pii_mode,
         "max_prompt_tokens": settings.max_prompt_tokens,
         "prompt_overflow": settings.prompt_overflow,
+        "cache_enabled": settings.cache_enabled,
+        "cache_ttl": settings.cache_ttl,
+        "cache_scope": settings.cache_scope,
     }
 
 

@@ -90,9 +90,7 @@ class AssistedTasks:
         outcome.hits = outcome.hits[: request.k]
         return outcome
 
-    async def explained_recommendations(
-        self, request: RecommendRequest, caller: Caller, trace: Trace, locale: str = "en"
-    ) -> SearchOutcome:
+    async def explained_recommendations(self, request: RecommendRequest, caller: Caller, trace: Trace) -> SearchOutcome:
         started = time.monotonic()
         outcome = await self.tasks.recommend(request, caller, trace)
         items = outcome.collection.items
@@ -103,7 +101,7 @@ class AssistedTasks:
                 answer = await ask_json(
                     self.tasks.orchestrator,
                     EXPLAIN,
-                    {"liked": liked[:10], "items": shown(outcome.hits, items), "locale": locale},
+                    {"liked": liked[:10], "items": shown(outcome.hits, items), "locale": request.locale},
                     model=self._chat_model(),
                     caller=caller,
                     trace=trace,

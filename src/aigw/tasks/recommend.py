@@ -32,6 +32,8 @@ class RecommendRequest:
     k: int = 10
     filters: Mapping[str, Any] = field(default_factory=dict)
     diversity: float = 0.3
+    explain: bool = False  # the LLM says why each item is recommended (tasks.assisted)
+    locale: str = "en"  # of the explanations
 
 
 def by_vectors(index: VectorIndex, request: RecommendRequest) -> list[Hit]:
