@@ -41,6 +41,7 @@ from aigw.settings import Settings, SettingsError, load_settings
 from aigw.store import catalog as catalog_rows
 from aigw.store.changes import ChangeBus
 from aigw.store.database import Database
+from aigw.store.pgvector import pgvector_available
 from aigw.store.redis import connect_redis
 from aigw.store.spend import SpendWriter
 from aigw.tasks.assisted import AssistedTasks, IntelligentRequest
@@ -96,8 +97,9 @@ class Gateway:
             costs=self.costs,
             cache=self.cache,
         )
-        self.catalog = CatalogIndexes(self.database, lambda: self.control.catalog_versions)
-        self.provider_vectors = ProviderVectors(self.database)
+        self.pgvector = False  # whether vectors live in pgvector, shared by the replicas (known after start)
+        self.catalog = CatalogIndexes(self.database, lambda: self.control.catalog_versions, lambda: self.pgvector)
+        self.provider_vectors = ProviderVectors(self.database, lambda: self.pgvector)
         self.tasks = CatalogTasks(
             self.catalog,
             self.provider_vectors,
@@ -179,6 +181,7 @@ class Gateway:
         for client in self.clients.values():
             await client.provider.start()
         await self.sync.start()
+        await self._choose_vector_index()
         if self.control.policy.routing is not None:  # a provider configuration stored in the database
             self._routing_applied = self.control.policy.routing
             await self.apply_routing(self.control.policy.routing)
@@ -186,6 +189,15 @@ class Gateway:
         await self.spend.flush()  # spend spooled by an earlier run reaches the database first
         await self.seed_budgets()
         self.ready = True
+
+    async def _choose_vector_index(self) -> None:
+        wanted = self.settings.vector_index
+        self.pgvector = wanted != "memory" and await pgvector_available(self.database)
+        if wanted == "pgvector" and not self.pgvector:
+            raise SettingsError(
+                "invalid setting AI_VECTOR_INDEX=pgvector: the database is not PostgreSQL with the vector extension"
+            )
+        log.info("vector index chosen", extra={"vector_index": "pgvector" if self.pgvector else "memory"})
 
     async def seed_budgets(self) -> None:
         """Budgets start from the spend the database holds; a database that is away only delays it."""

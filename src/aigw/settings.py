@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     task_deadline: float = Field(2.0, gt=0, le=120)  # seconds a task call may take, fallbacks included
     task_llm_deadline: float = Field(8.0, gt=0, le=300)  # the same for tasks with LLM steps (intent, rerank)
     embedding_model: str = "text-embedding-3-small"  # the provider model task searches embed with
+    vector_index: Literal["auto", "memory", "pgvector"] = "auto"  # auto: pgvector when PostgreSQL has it
     state_dir: Path = Path(".aigw")
 
     @field_validator("fallback_order", mode="before")

@@ -22,6 +22,11 @@ CALLS = 300
 DEADLINE_S = 1.0
 LATE_MARGIN_S = 0.5  # HTTP and scheduling on a loaded 2-core machine, on top of the task's deadline
 WORDS = ["trail", "leather", "steel", "cotton", "wireless", "compact", "family", "travel", "garden", "office"]
+QUALITIES = [
+    f"{a}{b}"
+    for a in ("mini", "maxi", "ultra")
+    for b in ("lite", "pro", "plus", "max", "air", "go", "one", "neo", "duo", "x")
+]
 THINGS = ["shoes", "sofa", "kettle", "shirt", "headphones", "camera", "tent", "backpack", "lamp", "desk"]
 
 
@@ -56,7 +61,8 @@ def test_searches_survive_the_provider_dying_and_the_circuit_closes_after(
 
     def search(i: int) -> tuple[int, float, str, str]:
         started = time.monotonic()
-        body = {"collection": "shop", "query": f"{WORDS[i % 10]} {THINGS[i % 7]}", "k": 5}
+        # each query once: a repeated one would be answered from the response cache, provider or not
+        body = {"collection": "shop", "query": f"{WORDS[i % 10]} {THINGS[i % 7]} {QUALITIES[i % 30]} {i}", "k": 5}
         try:
             answer = httpx.post(f"{url}/v1/tasks/semantic_search", json=body, headers=ADMIN, timeout=10)
         except httpx.HTTPError as exc:
@@ -84,6 +90,7 @@ def test_searches_survive_the_provider_dying_and_the_circuit_closes_after(
     reasons = Counter(reason.split(",")[0] for _, _, _, reason in results[100:200])
     assert set(reasons) <= {"circuit_open", "provider_error", "timeout"}, reasons
     assert reasons["circuit_open"] > 0, reasons  # the breaker opened: later calls did not even try
-    waited = wait_until(lambda: search(1)[2] == "provider" and circuit(url) == "closed", 15.0)
+    fresh = iter(range(CALLS, CALLS + 1000))
+    waited = wait_until(lambda: search(next(fresh))[2] == "provider" and circuit(url) == "closed", 15.0)
     print(f"provider served again and the circuit closed {waited:.2f}s after the run; outcomes {during}, {reasons}")
     mock.stop()

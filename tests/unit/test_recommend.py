@@ -9,6 +9,7 @@ from aigw.fallbacks.fuzzy import FuzzyIndex
 from aigw.fallbacks.vector_index import VectorIndex
 from aigw.tasks.catalog_index import LoadedCollection
 from aigw.tasks.recommend import RecommendRequest, by_vectors, by_words, mmr
+from aigw.tasks.vector_store import InProcessVectors
 
 ITEMS = [
     Item("sofa-1", "grey leather sofa three seats", {"room": "living"}),
@@ -52,10 +53,10 @@ def test_by_words_keeps_filters_and_spreads_with_diversity() -> None:
     assert all(h.id == "kettle-1" for h in kitchen)
 
 
-def test_by_vectors_uses_the_centroid_of_a_history() -> None:
+async def test_by_vectors_uses_the_centroid_of_a_history() -> None:
     index = VectorIndex(3)
     vectors = {"x1": [1, 0, 0], "x2": [0.9, 0.1, 0], "y1": [0, 1, 0], "y2": [0.1, 0.9, 0], "z": [0, 0, 1]}
     index.upsert(list(vectors), np.asarray(list(vectors.values()), dtype=np.float32))
-    hits = by_vectors(index, RecommendRequest("c", ("x1", "y1"), k=2, diversity=0.0))
+    hits = await by_vectors(InProcessVectors(index), RecommendRequest("c", ("x1", "y1"), k=2, diversity=0.0))
     assert {h.id for h in hits} == {"x2", "y2"}  # near both of the history, not z
-    assert by_vectors(index, RecommendRequest("c", ("unknown",), k=2)) == []
+    assert await by_vectors(InProcessVectors(index), RecommendRequest("c", ("unknown",), k=2)) == []

@@ -94,6 +94,20 @@ async def pgvector_available(database: Database) -> bool:
         return False
 
 
+async def stored_dimensions(database: Database, collection: str, model: str) -> int | None:
+    """The dimension of the vectors stored for (collection, model), or None when there are none (or no table)."""
+    async with database.engine.connect() as conn:
+        if not await conn.scalar(sa.text("SELECT to_regclass(:table) IS NOT NULL"), {"table": TABLE}):
+            return None
+        value = await conn.scalar(
+            sa.text(
+                f"SELECT vector_dims(embedding) FROM {TABLE} WHERE collection = :collection AND model = :model LIMIT 1"
+            ),
+            {"collection": collection, "model": model},
+        )
+    return int(value) if value is not None else None
+
+
 class PgVectorIndex:
     """The shared, persistent index of one collection's embeddings from one model, in PostgreSQL with pgvector.
 
@@ -145,8 +159,12 @@ class PgVectorIndex:
                         " item_id text NOT NULL,"
                         " embedding vector NOT NULL,"
                         " metadata jsonb NOT NULL DEFAULT '{}'::jsonb,"
+                        " content_hash text NOT NULL DEFAULT '',"
                         " PRIMARY KEY (collection, model, item_id))"
                     )
+                )
+                await conn.execute(
+                    sa.text(f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS content_hash text NOT NULL DEFAULT ''")
                 )
                 version = await conn.scalar(sa.text("SELECT extversion FROM pg_extension WHERE extname = 'vector'"))
                 if _version(str(version)) >= _HNSW_MIN_VERSION and self.dimensions <= HNSW_MAX_DIMENSIONS:
@@ -179,8 +197,10 @@ class PgVectorIndex:
         ids: Sequence[str],
         vectors: ArrayLike,
         metadatas: Sequence[Mapping[str, Any] | None] | None = None,
+        hashes: Sequence[str] | None = None,
     ) -> None:
-        """Add items, or replace their vector and metadata when their id is present."""
+        """Add items, or replace their vector and metadata when their id is present; `hashes` are the
+        hashes of the texts embedded, so a later sync knows which rows are current (`fingerprints`)."""
         check_batch(ids, metadatas)
         rows = self._normalise(vectors, rows=len(ids))
         if not ids:
@@ -192,15 +212,16 @@ class PgVectorIndex:
                 "item_id": item_id,
                 "embedding": _vector_text(rows[i]),
                 "metadata": json.dumps(dict(metadatas[i] or {}) if metadatas is not None else {}),
+                "content_hash": hashes[i] if hashes is not None else "",
             }
             for i, item_id in enumerate(ids)
         ]
         statement = sa.text(
-            f"INSERT INTO {TABLE} (collection, model, item_id, embedding, metadata) "
+            f"INSERT INTO {TABLE} (collection, model, item_id, embedding, metadata, content_hash) "
             "VALUES (:collection, :model, :item_id, CAST(CAST(:embedding AS text) AS vector), "
-            "CAST(CAST(:metadata AS text) AS jsonb)) "
-            "ON CONFLICT (collection, model, item_id) "
-            "DO UPDATE SET embedding = EXCLUDED.embedding, metadata = EXCLUDED.metadata"
+            "CAST(CAST(:metadata AS text) AS jsonb), :content_hash) "
+            "ON CONFLICT (collection, model, item_id) DO UPDATE SET embedding = EXCLUDED.embedding, "
+            "metadata = EXCLUDED.metadata, content_hash = EXCLUDED.content_hash"
         )
         async with self.database.engine.begin() as conn:
             for start in range(0, len(params), _BATCH):
@@ -235,6 +256,36 @@ class PgVectorIndex:
             return result.rowcount
 
     # -- reads ----------------------------------------------------------------------------------------------
+
+    async def fingerprints(self) -> dict[str, tuple[str, Mapping[str, Any]]]:
+        """item id -> (content hash, metadata) of every stored row: what a sync compares with the catalog."""
+        await self.ensure_schema()
+        async with self.database.engine.connect() as conn:
+            result = await conn.execute(
+                sa.text(
+                    f"SELECT item_id, content_hash, metadata FROM {TABLE} "
+                    "WHERE collection = :collection AND model = :model"
+                ),
+                self._key,
+            )
+            return {str(r.item_id): (str(r.content_hash), _metadata(r.metadata)) for r in result.all()}
+
+    async def vectors(self, ids: Sequence[str]) -> dict[str, NDArray[np.float32]]:
+        """The stored (unit-length) vectors of those of `ids` that are present."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        await self.ensure_schema()
+        async with self.database.engine.connect() as conn:
+            result = await conn.execute(
+                sa.text(
+                    f"SELECT item_id, CAST(embedding AS text) AS embedding FROM {TABLE} "
+                    "WHERE collection = :collection AND model = :model AND item_id = ANY(CAST(:ids AS text[]))"
+                ),
+                {**self._key, "ids": wanted},
+            )
+            found = {str(r.item_id): np.asarray(json.loads(r.embedding), dtype=np.float32) for r in result.all()}
+        return {item_id: vector for item_id, vector in found.items() if vector.shape == (self.dimensions,)}
 
     async def count(self) -> int:
         await self.ensure_schema()

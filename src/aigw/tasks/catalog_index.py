@@ -27,6 +27,7 @@ from aigw.fallbacks.fuzzy import FuzzyIndex
 from aigw.fallbacks.vector_index import VectorIndex
 from aigw.store import catalog as rows
 from aigw.store.database import Database
+from aigw.tasks.vector_store import InProcessVectors, VectorBuild, VectorSearch
 
 log = logging.getLogger("aigw.tasks")
 _EMBED_BATCH = 256
@@ -38,7 +39,7 @@ class LoadedCollection:
     version: int
     items: dict[str, Item]
     fuzzy: FuzzyIndex
-    local: VectorIndex | None = None  # local embeddings of every item, when the model is installed
+    local: VectorSearch | None = None  # local embeddings of every item, when the model is installed
     settings: dict[str, object] = field(default_factory=dict)
 
 
@@ -47,8 +48,11 @@ class CollectionNotFound(LookupError):
 
 
 class CatalogIndexes:
-    def __init__(self, database: Database, versions: Callable[[], dict[str, int]]) -> None:
+    def __init__(
+        self, database: Database, versions: Callable[[], dict[str, int]], shared: Callable[[], bool] = lambda: False
+    ) -> None:
         self.database = database
+        self._shared = shared  # vectors in pgvector, shared by the replicas (see tasks.vector_store)
         self._versions = versions
         self._loaded: dict[str, LoadedCollection] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -109,21 +113,20 @@ class CatalogIndexes:
 
     async def _local_vectors(
         self, name: str, stored: list[rows.StoredItem], embedder: local_embeddings.LocalEmbedder
-    ) -> VectorIndex:
+    ) -> VectorSearch | None:
         model = embedder.name
-        index = VectorIndex(embedder.dimensions)
-        saved = await rows.load_embeddings(self.database, name, model)
-        reusable = [s for s in stored if saved.get(s.item.id, ("",))[0] == s.content_hash]
-        if reusable:
-            vectors = np.stack([np.frombuffer(saved[s.item.id][1], dtype=np.float32) for s in reusable])
-            index.upsert([s.item.id for s in reusable], vectors, [s.item.metadata for s in reusable])
-        missing = [s for s in stored if saved.get(s.item.id, ("",))[0] != s.content_hash]
+        build = VectorBuild(self.database, name, model, shared=self._shared(), dimensions=embedder.dimensions)
+        needed = await build.needed(stored)
+        saved = await rows.load_embeddings(self.database, name, model) if needed else {}
+        reusable = [s for s in needed if saved.get(s.item.id, ("",))[0] == s.content_hash]
+        for start in range(0, len(reusable), _EMBED_BATCH * 8):
+            batch = reusable[start : start + _EMBED_BATCH * 8]
+            await build.add(batch, np.stack([np.frombuffer(saved[s.item.id][1], dtype=np.float32) for s in batch]))
+        missing = [s for s in needed if saved.get(s.item.id, ("",))[0] != s.content_hash]
         for start in range(0, len(missing), _EMBED_BATCH):
             batch = missing[start : start + _EMBED_BATCH]
-            vectors = await asyncio.to_thread(embedder.embed, [s.item.text for s in batch])
-            index.upsert([s.item.id for s in batch], vectors, [s.item.metadata for s in batch])
-            made = [
-                (s.item.id, s.content_hash, v.astype(np.float32).tobytes()) for s, v in zip(batch, vectors, strict=True)
-            ]
+            vectors = (await asyncio.to_thread(embedder.embed, [s.item.text for s in batch])).astype(np.float32)
+            await build.add(batch, vectors)
+            made = [(s.item.id, s.content_hash, v.tobytes()) for s, v in zip(batch, vectors, strict=True)]
             await rows.store_embeddings(self.database, name, model, made)
-        return index
+        return build.result() or (InProcessVectors(VectorIndex(embedder.dimensions)) if not build.shared else None)

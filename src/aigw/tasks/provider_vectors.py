@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import numpy as np
 
-from aigw.fallbacks.vector_index import VectorIndex
 from aigw.store import catalog as rows
 from aigw.store.database import Database
 from aigw.tasks.catalog_index import LoadedCollection
+from aigw.tasks.vector_store import VectorBuild, VectorSearch
 
 log = logging.getLogger("aigw.tasks")
 BATCH = 128
@@ -27,13 +27,14 @@ Embed = Callable[[Sequence[str]], Awaitable[np.ndarray]]  # texts -> (n, d) floa
 
 
 class ProviderVectors:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, shared: Callable[[], bool] = lambda: False) -> None:
         self.database = database
-        self._ready: dict[tuple[str, str], tuple[int, VectorIndex]] = {}
+        self._shared = shared  # vectors in pgvector, shared by the replicas (see tasks.vector_store)
+        self._ready: dict[tuple[str, str], tuple[int, VectorSearch]] = {}
         self._building: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._retry_at: dict[tuple[str, str], float] = {}  # after a failed build, not before this (monotonic)
 
-    def index(self, collection: LoadedCollection, model: str, embed: Embed) -> VectorIndex | None:
+    def index(self, collection: LoadedCollection, model: str, embed: Embed) -> VectorSearch | None:
         """The index of `model`'s embeddings for this version of the collection, or None while it is
         being built (a build is started if none runs)."""
         key = (collection.name, model)
@@ -55,21 +56,21 @@ class ProviderVectors:
         stored_as = f"provider:{model}"
         try:
             items = await rows.load_items(self.database, collection.name)
-            saved = await rows.load_embeddings(self.database, collection.name, stored_as)
-            reusable = [s for s in items if saved.get(s.item.id, ("",))[0] == s.content_hash]
-            missing = [s for s in items if saved.get(s.item.id, ("",))[0] != s.content_hash]
-            index: VectorIndex | None = None
+            build = VectorBuild(self.database, collection.name, stored_as, shared=self._shared())
+            needed = await build.needed(items)
+            saved = await rows.load_embeddings(self.database, collection.name, stored_as) if needed else {}
+            reusable = [s for s in needed if saved.get(s.item.id, ("",))[0] == s.content_hash]
+            missing = [s for s in needed if saved.get(s.item.id, ("",))[0] != s.content_hash]
             if reusable:
                 vectors = np.stack([np.frombuffer(saved[s.item.id][1], dtype=np.float32) for s in reusable])
-                index = VectorIndex(vectors.shape[1])
-                index.upsert([s.item.id for s in reusable], vectors, [s.item.metadata for s in reusable])
+                await build.add(reusable, vectors)
             for start in range(0, len(missing), BATCH):
                 batch = missing[start : start + BATCH]
                 vectors = (await embed([s.item.text for s in batch])).astype(np.float32)
-                index = index or VectorIndex(vectors.shape[1])
-                index.upsert([s.item.id for s in batch], vectors, [s.item.metadata for s in batch])
+                await build.add(batch, vectors)
                 made = [(s.item.id, s.content_hash, v.tobytes()) for s, v in zip(batch, vectors, strict=True)]
                 await rows.store_embeddings(self.database, collection.name, stored_as, made)
+            index = build.result()
             if index is not None:
                 self._ready[(collection.name, model)] = (collection.version, index)
         except Exception as exc:  # a provider or database failure: another build after RETRY_AFTER_S

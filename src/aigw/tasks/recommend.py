@@ -18,8 +18,8 @@ import numpy as np
 
 from aigw.catalog.item import Hit
 from aigw.fallbacks.fuzzy import words
-from aigw.fallbacks.vector_index import VectorIndex
 from aigw.tasks.catalog_index import LoadedCollection
+from aigw.tasks.vector_store import VectorSearch
 
 QUERY_WORDS = 60  # words of the given items' texts the fuzzy path searches with
 POOL_FACTOR = 5  # candidates considered per item answered
@@ -36,18 +36,18 @@ class RecommendRequest:
     locale: str = "en"  # of the explanations
 
 
-def by_vectors(index: VectorIndex, request: RecommendRequest) -> list[Hit]:
+async def by_vectors(index: VectorSearch, request: RecommendRequest) -> list[Hit]:
     """Nearest to the centroid of the given items (those the index has), diversified."""
-    given = [v for v in (index.vector(i) for i in request.item_ids) if v is not None]
+    given = list((await index.vectors(request.item_ids)).values())
     if not given:
         return []
     centroid = np.mean(np.stack(given), axis=0)
-    pool = index.search(centroid, request.k * POOL_FACTOR + len(request.item_ids), request.filters)
+    pool = await index.search(centroid, request.k * POOL_FACTOR + len(request.item_ids), request.filters)
     pool = [hit for hit in pool if hit.id not in request.item_ids]
-    vectors = {hit.id: index.vector(hit.id) for hit in pool}
+    vectors = await index.vectors([hit.id for hit in pool])
 
     def similarity(a: str, b: str) -> float:
-        va, vb = vectors[a], vectors[b]
+        va, vb = vectors.get(a), vectors.get(b)
         return float(np.dot(va, vb)) if va is not None and vb is not None else 0.0
 
     return mmr(pool, request.k, request.diversity, similarity)

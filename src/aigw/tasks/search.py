@@ -25,7 +25,6 @@ import numpy as np
 from aigw.catalog.item import Hit
 from aigw.errors import GatewayError
 from aigw.fallbacks import local_embeddings
-from aigw.fallbacks.vector_index import VectorIndex
 from aigw.observability.tracing import Trace
 from aigw.orchestrator import Orchestrator
 from aigw.policy.caller import Caller
@@ -34,6 +33,7 @@ from aigw.tasks.chain import PathSkipped, run_chain
 from aigw.tasks.llm_step import skip_reason
 from aigw.tasks.provider_vectors import ProviderVectors
 from aigw.tasks.recommend import RecommendRequest, by_vectors, by_words
+from aigw.tasks.vector_store import VectorSearch
 from aigw.types import AIResponse, CallInfo, EmbeddingRequest
 
 # Embedding a whole catalog is the gateway's work, not the searching key's: it counts against the
@@ -118,8 +118,8 @@ class CatalogTasks:
                     raise PathSkipped("not_installed")
                 if collection.local is None:
                     raise PathSkipped("index_building")
-                return by_vectors(collection.local, request)
-            return by_vectors(self._provider_index(collection, trace), request)
+                return await by_vectors(collection.local, request)
+            return await by_vectors(self._provider_index(collection, trace), request)
 
         result = await run_chain(
             self.paths(),
@@ -131,7 +131,7 @@ class CatalogTasks:
         )
         return SearchOutcome(result.hits, result.served_by, result.fallbacks, collection)
 
-    def _provider_index(self, collection: LoadedCollection, trace: Trace) -> VectorIndex:
+    def _provider_index(self, collection: LoadedCollection, trace: Trace) -> VectorSearch:
         """The collection's provider embeddings, or PathSkipped while they cannot be had."""
         if not self.orchestrator.enabled:
             raise PathSkipped("flag_off")
@@ -185,7 +185,7 @@ class CatalogTasks:
             if embedder is None or collection.local is None:
                 raise PathSkipped("index_building")
             vector = (await asyncio.to_thread(embedder.embed, [request.expanded]))[0]
-            return collection.local.search(vector, request.k, request.filters)
+            return await collection.local.search(vector, request.k, request.filters)
         return await self._provider(collection, request, caller, trace)
 
     async def _provider(
@@ -200,7 +200,7 @@ class CatalogTasks:
             raise PathSkipped(skip_reason(error)) from None
 
         index = self._provider_index(collection, trace)  # the provider answered: build its index if needed
-        return index.search(vector, request.k, request.filters)
+        return await index.search(vector, request.k, request.filters)
 
     async def _embed(self, model: str, texts: Sequence[str], caller: Caller, trace: Trace) -> np.ndarray:
         answer: AIResponse = await self.orchestrator.embeddings(
