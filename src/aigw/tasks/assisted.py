@@ -14,6 +14,7 @@ out of time is skipped, and the answer says which and why (`intent.reason`, `rer
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -60,7 +61,7 @@ class AssistedTasks:
     async def intelligent_search(self, request: IntelligentRequest, caller: Caller, trace: Trace) -> SearchOutcome:
         started = time.monotonic()
         collection = await self.tasks.indexes.get(request.collection)
-        specs = self._field_specs(collection)
+        specs = await self._field_specs(collection)
         search_budget = min(self.tasks.deadline_s, self.deadline_s / 2)
         with trace.span("intelligent_search.intent") as span:
             intent = await self._intent(request, specs, caller, trace, self.deadline_s * INTENT_SHARE)
@@ -156,12 +157,13 @@ class AssistedTasks:
                 span.fail(failed.reason)
                 outcome.details["rerank"] = {"applied": False, "reason": failed.reason}
 
-    def _field_specs(self, collection: LoadedCollection) -> dict[str, FieldSpec]:
-        """The collection's filterable fields, worked out once per version of it."""
+    async def _field_specs(self, collection: LoadedCollection) -> dict[str, FieldSpec]:
+        """The collection's filterable fields, worked out once per version of it (off the event loop)."""
         cached = self._specs.get(collection.name)
         if cached is not None and cached[0] == collection.version:
             return cached[1]
         declared = collection.settings.get("filters")
-        specs = field_specs(collection.items.values(), declared if isinstance(declared, Mapping) else None)
+        items = list(collection.items.values())
+        specs = await asyncio.to_thread(field_specs, items, declared if isinstance(declared, Mapping) else None)
         self._specs[collection.name] = (collection.version, specs)
         return specs
