@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench eval install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)  ## start the gateway on http://127.0.0.1:8080 with the embedded defaults
+run: $(STAMP)  ## start the gateway on http://127.0.0.1:8080 with the embedded defaults and the demo catalog
+	$(BIN)/aigw migrate
+	$(BIN)/aigw collections load src/aigw/demo/catalog.jsonl --collection demo
 	$(BIN)/aigw serve
 
 lint: $(STAMP)
@@ -28,6 +30,9 @@ test: lint  ## the whole suite: lint, types, unit, integration, chaos, load
 bench: $(STAMP)  ## mock upstream direct vs floor proxy vs gateway, one run; writes docs/benchmarks.md
 	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null)
 	$(BIN)/python scripts/bench.py
+
+eval: $(STAMP)  ## recall@10, nDCG@10 and latency of fuzzy, local embeddings and hybrid search; writes docs/evaluation.md
+	$(BIN)/python scripts/evaluate.py
 
 clean:
 	rm -rf $(VENV) .aigw .mypy_cache .ruff_cache .pytest_cache

@@ -116,6 +116,11 @@ class Orchestrator:
         """A new provider configuration; calls already routed finish on the clients they started with."""
         self.router, self.clients = router, clients
 
+    def serves_meaningfully(self, model: str, kind: TaskKind) -> bool:
+        """Whether some deployment of `model` gives real answers (not only the stub's placeholders)."""
+        routes = self.router.routes(model, kind)
+        return any(r.provider in self.clients and self.clients[r.provider].capabilities.meaningful for r in routes)
+
     @property
     def enabled(self) -> bool:
         """The master switch (flag `ai_enabled`), as every replica currently sees it."""

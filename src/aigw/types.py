@@ -121,6 +121,7 @@ class Capabilities:
     streaming: bool = True
     models: tuple[str, ...] = ()  # models it is known to serve; empty means "whatever it is asked"
     billable: bool = True  # False: answers cost nothing (local, deterministic), whatever the model name
+    meaningful: bool = True  # False: answers carry no meaning (the stub): tasks do not search or reason with them
 
 
 @dataclass(slots=True)

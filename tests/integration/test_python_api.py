@@ -61,3 +61,14 @@ def test_intelligent_search_and_explanations_answer_without_a_provider() -> None
         assert answer["rerank"] == {"applied": False, "reason": "flag_off"}
         similar = gateway.recommendations("shop", ["p3"], k=2, explain=True)
         assert similar["explanations"] == {"applied": False, "reason": "flag_off"}
+
+
+def test_the_stub_provider_is_never_searched_with(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AI_GATEWAY_ENABLED", "true")  # no AI_OPENAI_API_KEY: the stub serves every model
+    with aigw.SyncGateway(migrate=True) as gateway:
+        gateway.load_collection("shop", ITEMS)
+        answer = gateway.semantic_search("shop", "kettle", k=1)
+        assert answer["fallbacks"][0] == {"path": "provider", "reason": "no_provider"}
+        assert [r["id"] for r in answer["results"]] == ["p2"]
+        smart = gateway.intelligent_search("shop", "kettle", k=1)
+        assert smart["intent"]["reason"] == "no_provider"

@@ -10,11 +10,11 @@ aigw collections delete NAME
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 from aigw.catalog.item import MAX_ID_LENGTH, MAX_TEXT_LENGTH, Item
+from aigw.catalog.jsonl import JsonLinesError, read_json_lines
 from aigw.cli.control import CommandError, print_json, with_plane
 from aigw.control.service import ControlPlane
 from aigw.store import catalog as rows
@@ -40,17 +40,10 @@ def read_items(path: Path) -> list[Item]:
     """Items of a JSON Lines file; a bad line stops the load with its line number (nothing is written)."""
     items: dict[str, Item] = {}
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise CommandError(f"cannot read {path}: {exc.strerror}") from None
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-        except ValueError as exc:
-            raise CommandError(f"{path}:{number}: not JSON ({exc})") from None
-        items[_field(raw, "id", number, path)] = _item(raw, number, path)  # a repeated id: the last line wins
+        for number, raw in read_json_lines(path):
+            items[_field(raw, "id", number, path)] = _item(raw, number, path)  # a repeated id: the last line wins
+    except JsonLinesError as exc:
+        raise CommandError(str(exc)) from None
     if not items:
         raise CommandError(f"{path}: no items")
     return list(items.values())

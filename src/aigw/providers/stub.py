@@ -47,6 +47,7 @@ class StubProvider(AIProvider):
     def get_capabilities(self) -> Capabilities:
         return Capabilities(
             billable=False,
+            meaningful=False,
             tasks=frozenset({TaskKind.CHAT, TaskKind.EMBEDDINGS}),
             streaming=True,
             models=self.config.models,

@@ -19,7 +19,7 @@ from aigw.errors import GatewayError, RateLimitError, UpstreamTimeoutError
 from aigw.observability.tracing import Trace
 from aigw.orchestrator import Orchestrator
 from aigw.policy.caller import Caller
-from aigw.types import AIResponse, CallInfo, ChatRequest
+from aigw.types import AIResponse, CallInfo, ChatRequest, TaskKind
 
 
 class StepFailed(Exception):
@@ -52,6 +52,8 @@ async def ask_json(
         raise StepFailed("flag_off")
     if timeout_s <= 0.05:
         raise StepFailed("deadline")
+    if not orchestrator.serves_meaningfully(model, TaskKind.CHAT):
+        raise StepFailed("no_provider")  # only the stub serves it: its answer would mean nothing
     response_format = {
         "type": "json_schema",
         "json_schema": {"name": step.template.partition("@")[0], "schema": dict(step.schema), "strict": False},

@@ -8,7 +8,8 @@
 The order follows `AI_FALLBACK_ORDER` (a provider name, or `local` for the local paths; providers
 come first when it names none) and `AI_FALLBACK_ENABLED` (off: the provider path only, its failure
 is the answer). A path is skipped with a reason: `flag_off`, `circuit_open`, `timeout`, `budget`,
-`rate_limited`, `provider_error`, `index_building`, `not_installed`, `deadline`. The provider path
+`rate_limited`, `provider_error`, `index_building`, `not_installed`, `deadline`, `no_provider` (only
+the `stub` serves the model: its vectors mean nothing). The provider path
 gets the deadline less what the local paths need, so a fallback still answers in time.
 """
 
@@ -34,7 +35,7 @@ from aigw.tasks.llm_step import skip_reason
 from aigw.tasks.provider_vectors import ProviderVectors
 from aigw.tasks.recommend import RecommendRequest, by_vectors, by_words
 from aigw.tasks.vector_store import VectorSearch
-from aigw.types import AIResponse, CallInfo, EmbeddingRequest
+from aigw.types import AIResponse, CallInfo, EmbeddingRequest, TaskKind
 
 # Embedding a whole catalog is the gateway's work, not the searching key's: it counts against the
 # global budgets only, never a key's rate limits or budgets.
@@ -136,6 +137,8 @@ class CatalogTasks:
         if not self.orchestrator.enabled:
             raise PathSkipped("flag_off")
         model = self._embedding_model()
+        if not self.orchestrator.serves_meaningfully(model, TaskKind.EMBEDDINGS):
+            raise PathSkipped("no_provider")  # only the stub serves it: its vectors would mean nothing
 
         async def embed_items(texts: Sequence[str]) -> np.ndarray:
             return await self._embed(model, texts, INDEXER, Trace(trace.request_id + "-index"))
@@ -194,6 +197,8 @@ class CatalogTasks:
         if not self.orchestrator.enabled:
             raise PathSkipped("flag_off")  # before any work: no query embedding, no index build
         model = self._embedding_model()
+        if not self.orchestrator.serves_meaningfully(model, TaskKind.EMBEDDINGS):
+            raise PathSkipped("no_provider")
         try:
             vector = (await self._embed(model, [request.expanded], caller, trace))[0]
         except GatewayError as error:
