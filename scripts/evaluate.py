@@ -54,6 +54,7 @@ from aigw.fallbacks import local_embeddings
 from aigw.fallbacks.evaluation import (
     LabelledQuery,
     QueryFileError,
+    found_at_k,
     load_queries,
     mean,
     ndcg_at_k,
@@ -140,6 +141,7 @@ class Result:
     recall: float
     ndcg: float
     ms: float
+    found: float = 0.0  # an item of the highest grade in the top k
 
 
 def run(paths: Paths, queries: Sequence[LabelledQuery], k: int) -> dict[str, list[Result]]:
@@ -150,9 +152,8 @@ def run(paths: Paths, queries: Sequence[LabelledQuery], k: int) -> dict[str, lis
             hits = search(query.query, k, query.filters)
             ms = (time.perf_counter() - t0) * 1000
             ranked = [h.id for h in hits]
-            results[name].append(
-                Result(ranked, recall_at_k(ranked, query.relevant, k), ndcg_at_k(ranked, query.relevant, k), ms)
-            )
+            recall, ndcg = recall_at_k(ranked, query.relevant, k), ndcg_at_k(ranked, query.relevant, k)
+            results[name].append(Result(ranked, recall, ndcg, ms, found_at_k(ranked, query.relevant, k)))
         if number % 50 == 0:
             log(f"{number}/{len(queries)} queries")
     return results
@@ -220,9 +221,11 @@ def summarise(
         paths[name] = {
             "recall@k": {g: round(mean([rows[i].recall for i in idx]), 4) for g, idx in groups.items()},
             "ndcg@k": {g: round(mean([rows[i].ndcg for i in idx]), 4) for g, idx in groups.items()},
+            "found@k": {g: round(mean([rows[i].found for i in idx]), 4) for g, idx in groups.items()},
             "ci95": {
                 "recall@k": round(_ci95([r.recall for r in rows]), 4),
                 "ndcg@k": round(_ci95([r.ndcg for r in rows]), 4),
+                "found@k": round(_ci95([r.found for r in rows]), 4),
             },
             "latency_ms": {
                 "p50": round(percentile([r.ms for r in rows], 50), 2),
@@ -472,6 +475,13 @@ def report(
         f"## nDCG@{k}",
         "",
         *_metric_table(summary, "ndcg@k"),
+        "",
+        f"## found@{k}: the intended item in the top {k}",
+        "",
+        f"Share of queries with an item of the highest grade among the first {k} (for typo queries: the item "
+        "whose name was mistyped).",
+        "",
+        *_metric_table(summary, "found@k"),
         "",
         "## Latency (ms per query)",
         "",

@@ -26,6 +26,7 @@ from aigw.cli.catalog import read_items
 from aigw.fallbacks.evaluation import (
     LabelledQuery,
     QueryFileError,
+    found_at_k,
     load_queries,
     ndcg_at_k,
     parse_query,
@@ -160,6 +161,14 @@ def test_ndcg_on_a_hand_computed_example() -> None:
     assert ndcg_at_k(["b", "a"], {"a": 1, "b": 1}, 2) == pytest.approx(1.0)  # equal grades: any order is ideal
     assert ndcg_at_k(["x", "y"], relevant, 2) == 0.0
     assert ndcg_at_k(["a"], {}, 10) == 0.0
+
+
+def test_found_means_an_item_of_the_highest_grade_in_the_top_k() -> None:
+    relevant = {"a": 2, "b": 1}
+    assert found_at_k(["x", "a"], relevant, 2) == 1.0
+    assert found_at_k(["x", "a"], relevant, 1) == 0.0
+    assert found_at_k(["b", "x"], relevant, 2) == 0.0  # only a lesser grade
+    assert found_at_k(["a"], {}, 10) == 0.0
 
 
 def test_percentile_interpolates_between_ranks() -> None:

@@ -81,6 +81,14 @@ def recall_at_k(ranked: Sequence[str], relevant: Mapping[str, int], k: int) -> f
     return found / min(len(wanted), k)
 
 
+def found_at_k(ranked: Sequence[str], relevant: Mapping[str, int], k: int) -> float:
+    """1.0 when an item of the highest grade (the intended item) is among the first k of `ranked`, else 0.0."""
+    top = max(relevant.values(), default=0)
+    if k <= 0 or top <= 0:
+        return 0.0
+    return 1.0 if any(relevant.get(item, 0) == top for item in _distinct(ranked, k)) else 0.0
+
+
 def ndcg_at_k(ranked: Sequence[str], relevant: Mapping[str, int], k: int) -> float:
     """DCG of the first k of `ranked` (gain = grade, discount log2(rank + 1)) over the best possible DCG."""
     ideal = _dcg(sorted((g for g in relevant.values() if g > 0), reverse=True)[:k])
