@@ -77,7 +77,7 @@ def test_searches_survive_the_provider_dying_and_the_circuit_closes_after(
         results += list(pool.map(search, range(100)))
         mock.stop()  # the provider dies in the middle of the run
         results += list(pool.map(search, range(100, 200)))
-        assert circuit(url) == "open"
+        assert circuit(url) in ("open", "half_open")  # tripped; past its 1 s cool-down it probes again
         mock = start_mock(port=mock.port)  # and comes back
         results += list(pool.map(search, range(200, CALLS)))
 
