@@ -9,6 +9,8 @@ import pytest
 
 from tests.support.processes import GatewayProcess, MockUpstream, start_gateway, start_mock
 
+pytest_plugins = ["tests.support.services"]  # under CI=true a skipped test fails
+
 MASTER_KEY = "sk-test-master-4f1c9a"
 UPSTREAM_KEY = "sk-upstream-secret-77aa01"
 

@@ -19,6 +19,7 @@ from aigw.policy.budget import BudgetExceeded, BudgetScope, Reservation
 from aigw.policy.budget_redis import RedisBudgetLedger
 from aigw.policy.ratelimit import RateLimit, RedisRateLimiter
 from aigw.store.redis import connect_redis
+from tests.support.services import require_service
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +44,7 @@ async def replicas() -> AsyncIterator[tuple[RedisAdmission, RedisAdmission]]:
     except (RedisError, OSError) as exc:
         await a.aclose()
         await b.aclose()
-        pytest.skip(f"Redis is not reachable at {HOST}:{PORT} ({exc})")
+        require_service("Redis", f"{HOST}:{PORT} is unreachable ({exc})")
     await a.flushdb()
     yield admission_on(a), admission_on(b)
     await a.flushdb()

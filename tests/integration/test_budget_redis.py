@@ -21,6 +21,7 @@ from aigw.policy.budget import (
 )
 from aigw.policy.budget_redis import RedisBudgetLedger
 from aigw.store.redis import connect_redis
+from tests.support.services import require_service
 from tests.unit.fakes import FakeClock
 from tests.unit.test_budget import CALLS, CAP_USD, WORST_MICROS, at, check_outcome, global_scope, run_calls
 
@@ -45,7 +46,7 @@ async def replicas() -> AsyncIterator[tuple[Redis, Redis]]:
     except (RedisConnectionError, OSError) as exc:
         await a.aclose()
         await b.aclose()
-        pytest.skip(f"Redis is unreachable at {REDIS_HOST}:{REDIS_PORT}: {exc}")
+        require_service("Redis", f"{REDIS_HOST}:{REDIS_PORT} is unreachable ({exc})")
     await a.flushdb()
     yield a, b
     await a.flushdb()

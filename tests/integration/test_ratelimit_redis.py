@@ -18,6 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from aigw.policy.ratelimit import RateLimit, RateLimiterUnavailable, RedisRateLimiter, rate_limit_headers
+from tests.support.services import require_service
 
 pytestmark = pytest.mark.integration
 
@@ -27,13 +28,13 @@ ClientFactory = Callable[..., Redis]
 
 @pytest.fixture
 async def redis() -> AsyncIterator[Redis]:
-    """A client on db 13, which is flushed before and after the test; the test is skipped without a Redis."""
+    """A client on db 13, which is flushed before and after the test; `require_service` without a Redis."""
     client = Redis(host=HOST, port=PORT, db=DB, socket_connect_timeout=2, decode_responses=True)
     try:
         await client.ping()
     except (RedisError, OSError) as exc:
         await client.aclose()
-        pytest.skip(f"Redis is not reachable at {HOST}:{PORT} ({exc})")
+        require_service("Redis", f"{HOST}:{PORT} is unreachable ({exc})")
     await client.flushdb()
     yield client
     await client.flushdb()

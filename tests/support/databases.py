@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import asyncpg
-import pytest
 import redis
+
+from tests.support.services import require_service
 
 PG_HOST = os.environ.get("AIGW_TEST_PG_HOST", "127.0.0.1")
 PG_ADMIN_DSN = os.environ.get("AIGW_TEST_PG_DSN", f"postgresql://postgres@{PG_HOST}:5432/test")
@@ -32,7 +33,7 @@ def postgres_database() -> Iterator[str]:
     try:
         asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     except (OSError, asyncpg.PostgresError) as exc:
-        pytest.fail(f"PostgreSQL at {PG_ADMIN_DSN} is needed for this test: {exc}")
+        require_service("PostgreSQL", f"{PG_ADMIN_DSN} is unreachable ({exc})")
     try:
         yield PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
     finally:
@@ -47,7 +48,7 @@ def redis_db(index: int) -> Iterator[str]:
     try:
         client.flushdb()
     except redis.RedisError as exc:
-        pytest.fail(f"Redis at {REDIS_URL} is needed for this test: {exc}")
+        require_service("Redis", f"{REDIS_URL} is unreachable ({exc})")
     try:
         yield url
     finally:

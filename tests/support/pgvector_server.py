@@ -22,15 +22,16 @@ from pathlib import Path
 import pytest
 
 from tests.support.processes import free_port
+from tests.support.services import require_service
 
 SYSTEM_USER = os.environ.get("AIGW_TEST_PGSERVER_USER", "postgres")
 
 
 def pginstall() -> Path:
-    """The bundled PostgreSQL installation; skips the test when the `pgserver` package is not installed."""
+    """The bundled PostgreSQL installation; `require_service` when the `pgserver` package is not installed."""
     spec = importlib.util.find_spec("pgserver")
     if spec is None or spec.origin is None:
-        pytest.skip("the pgserver package (PostgreSQL with pgvector bundled) is not installed: pip install pgserver")
+        require_service("PostgreSQL with pgvector", "the pgserver package is not installed: pip install pgserver")
     return Path(spec.origin).parent / "pginstall"
 
 
