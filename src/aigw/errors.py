@@ -20,9 +20,11 @@ ProviderError                   raised by providers, turned into a GatewayError 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+_MAX_RETRY_AFTER_HEADER = 86_400  # one day
 
 
 class GatewayError(Exception):
@@ -91,10 +93,21 @@ class RateLimitError(GatewayError):
         headers: dict[str, str] | None = None,
     ) -> None:
         merged = dict(headers or {})
-        if retry_after is not None:
-            merged["retry-after"] = str(max(1, round(retry_after)))
+        header = retry_after_header(retry_after)
+        if header is not None:
+            merged["retry-after"] = header
         super().__init__(message, code=code, headers=merged)
         self.retry_after = retry_after
+
+
+def retry_after_header(seconds: float | None) -> str | None:
+    """A `Retry-After` value in whole seconds (rounded, 1 to a day), or None for no usable wait.
+
+    The wait may come from an upstream's header: NaN or infinity must give no header rather than
+    an OverflowError from `round`."""
+    if seconds is None or not math.isfinite(seconds):
+        return None
+    return str(round(min(max(seconds, 1.0), _MAX_RETRY_AFTER_HEADER)))
 
 
 class UpstreamError(GatewayError):

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import random
+import re
 import time
 from dataclasses import dataclass
 
 from aigw.errors import ProviderError, ProviderStatusError
+
+MAX_RETRY_AFTER = 86_400.0  # one day: the longest wait the gateway honours or passes on
+_MAX_HEADER_CHARS = 64  # an HTTP date is 29 characters; anything much longer is not a Retry-After
+_DELTA_SECONDS = re.compile(r"-?[0-9]{1,12}(?:\.[0-9]{1,9})?")
 
 
 @dataclass(slots=True, frozen=True)
@@ -32,18 +38,33 @@ class RetryPolicy:
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds from a Retry-After header: delta-seconds or an HTTP date. None when absent or bad."""
-    if not value:
+    """Seconds from a Retry-After header: delta-seconds or an HTTP date, at most `MAX_RETRY_AFTER`.
+
+    None when absent or not one of the two forms. Decimal seconds are read too (`retry-after-ms`
+    and some upstreams send them), but only as plain ASCII digits: `float()` alone would also take
+    `inf`, `nan`, `1e999` and `1_000`, and an infinite wait cannot be slept nor sent on. A wait in
+    the past is 0; one beyond the bound is the bound.
+    """
+    if not value or len(value) > _MAX_HEADER_CHARS:
         return None
     value = value.strip()
-    try:
+    if _DELTA_SECONDS.fullmatch(value):
         seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+    else:
+        seconds = _seconds_until_date(value, time.time() if now is None else now)
+        if seconds is None:
             return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
-    if seconds != seconds or seconds < 0:  # NaN or in the past
-        return 0.0 if seconds < 0 else None
-    return seconds
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def _seconds_until_date(value: str, now: float) -> float | None:
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; a date without a zone is read as such
+        when = when.replace(tzinfo=datetime.UTC)
+    try:
+        return when.timestamp() - now
+    except (OverflowError, ValueError):
+        return None
