@@ -18,6 +18,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    false,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -79,21 +80,25 @@ class ApiKey(Base):
 
 
 class SpendRecord(Base):
-    """One priced call, written in batches off the request path."""
+    """One priced call, written in batches off the request path. `spend_id` is unique (made by the
+    gateway, never by the caller), so that a spool written twice counts once; `estimated` says the
+    provider sent no usage and the tokens and cost are the gateway's estimate."""
 
     __tablename__ = "ai_spend"
     __table_args__ = (Index("ix_ai_spend_key_ts", "key_id", "ts"), Index("ix_ai_spend_user_ts", "user", "ts"))
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    spend_id: Mapped[str | None] = mapped_column(String(40), unique=True)  # None: rows written before 0003
     ts: Mapped[dt.datetime] = mapped_column(Timestamp, index=True)
     request_id: Mapped[str] = mapped_column(String(128), index=True)
     key_id: Mapped[str | None] = mapped_column(String(32))
-    user: Mapped[str | None] = mapped_column(String(100))
+    user: Mapped[str | None] = mapped_column(String(256))
     provider: Mapped[str | None] = mapped_column(String(100))
-    model: Mapped[str | None] = mapped_column(String(200))
-    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
-    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    model: Mapped[str | None] = mapped_column(String(256))
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     cost_usd: Mapped[Decimal] = mapped_column(Numeric(18, 8))
+    estimated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AuditEntry(Base):

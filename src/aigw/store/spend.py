@@ -2,9 +2,20 @@
 
 `SpendWriter.record()` only appends to memory. A background task writes what has gathered every
 `interval` seconds (or sooner when `batch_size` records wait) in one INSERT. When the database
-is away, the batch goes to a spool file (JSON lines under the state directory) and is written
-when the database returns, before anything newer; `close()` drains memory and spool, or leaves
-the rest in the spool for the next start. Nothing priced is lost on a graceful stop or an outage.
+is away, the batch goes to the spool (`spend_spool`, fsynced) and is written when the database
+returns, before anything newer; `close()` drains memory and spool, or leaves the rest in the spool
+for the next start. Nothing priced is lost on a graceful stop, an outage or a crash.
+
+Every row has a unique `spend_id` and the INSERT skips ids already stored (ON CONFLICT DO NOTHING,
+SQLite and PostgreSQL alike), so writing a record twice counts it once: a replayed spool, or a
+batch spooled after part of it was committed.
+
+A row the database refuses for its data (a value too long or out of range, a NUL character)
+would otherwise fail its whole batch, every later batch with it, and send the ledger to the spool
+for good. An error that is about the data, not the connection, makes the writer split the batch
+in halves until the refused rows are found (log2 of the batch size more INSERTs per refused row);
+those are set aside in `spend-rejected.jsonl` (`SpendSpool.reject`), counted in `rejected` and
+logged without their content, and the rest is written.
 """
 
 from __future__ import annotations
@@ -13,53 +24,46 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import os
-import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-import orjson
-from sqlalchemy import Engine, Table, func, insert, select
+from sqlalchemy import Engine, Insert, Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from aigw.store.database import Database, sync_engine_for
 from aigw.store.models import SpendRecord
+from aigw.store.spend_record import Spend
+from aigw.store.spend_spool import SpendSpool
+
+__all__ = ["Spend", "SpendTotal", "SpendWriter", "period_starts", "spend_by_key", "spend_by_user"]
 
 log = logging.getLogger("aigw.spend")
 _SQLITE_SLICE = 200  # rows written without yielding to the event loop (~2 ms)
 MAX_ROWS_PER_FLUSH = 50_000  # one transaction, a handful of awaits: a flush keeps up with a busy event loop
-_FIELDS = ("ts", "request_id", "key_id", "user", "provider", "model", "prompt_tokens", "completion_tokens", "cost_usd")
-_SPEND_INSERT = insert(cast(Table, SpendRecord.__table__))  # Core executemany: the ORM's bulk path costs more per row
-
-
-@dataclass(frozen=True, slots=True)
-class Spend:
-    """One priced call."""
-
-    ts: dt.datetime
-    request_id: str
-    key_id: str | None
-    user: str | None
-    provider: str | None
-    model: str | None
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: Decimal
-
-    def to_json(self) -> bytes:
-        row = asdict(self)
-        row["ts"] = self.ts.isoformat()
-        row["cost_usd"] = str(self.cost_usd)
-        return orjson.dumps(row)
-
-    @classmethod
-    def from_json(cls, line: bytes) -> Spend:
-        row = orjson.loads(line)
-        row["ts"] = dt.datetime.fromisoformat(row["ts"])
-        row["cost_usd"] = Decimal(row["cost_usd"])
-        return cls(**row)
+_FIELDS = (
+    "spend_id",
+    "ts",
+    "request_id",
+    "key_id",
+    "user",
+    "provider",
+    "model",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "estimated",
+)
+_TABLE = cast(Table, SpendRecord.__table__)
+# Core executemany (the ORM's bulk path costs more per row); an id already stored is skipped.
+_INSERTS: dict[str, Insert] = {
+    "sqlite": sqlite.insert(_TABLE).on_conflict_do_nothing(index_elements=["spend_id"]),
+    "postgresql": postgresql.insert(_TABLE).on_conflict_do_nothing(index_elements=["spend_id"]),
+}
+_DATA_SQLSTATE_CLASSES = ("22", "23")  # data exception, integrity constraint violation
 
 
 class SpendWriter:
@@ -73,8 +77,7 @@ class SpendWriter:
         batch_size: int = 500,
     ) -> None:
         self.database = database
-        self.spool_path = spool_path
-        self.spool_glob = spool_glob  # other processes' spool files in the same folder, e.g. "spend-spool-*.jsonl"
+        self.spool = SpendSpool(spool_path, spool_glob)
         self.interval = interval
         self.batch_size = batch_size
         self._pending: list[Spend] = []
@@ -85,7 +88,12 @@ class SpendWriter:
         self._sync_engine: Engine | None = None
         self.written = 0
         self.spooled = 0
+        self.rejected = 0  # records the database refused for their data, set aside
         self.failing = False
+
+    @property
+    def spool_path(self) -> Path:
+        return self.spool.path
 
     def record(self, spend: Spend) -> None:
         """Queue one priced call (no I/O)."""
@@ -120,17 +128,19 @@ class SpendWriter:
             # At most MAX_ROWS_PER_FLUSH at a time keeps the memory of a flush small; a backlog is
             # written by the next flushes, which follow at once (see _run).
             batch, self._pending = self._pending[:MAX_ROWS_PER_FLUSH], self._pending[MAX_ROWS_PER_FLUSH:]
-            done = 0
             try:
                 await self._drain_spool()
                 # All of it in one transaction: each await costs a turn of a busy event loop, so the
                 # number of awaits per flush must not grow with the backlog (else it never catches up).
-                await self._insert(batch)
-                done = len(batch)
-                self.written += done
+                await self._write(batch)
                 self._recovered()
-            except Exception as exc:  # the database is away or refused: keep the records on disk
-                self._spool(batch[done:])
+            except Exception as exc:  # the database is away: keep the records on disk
+                # Some of the batch may be committed (a split batch): the replay skips their ids.
+                if batch:
+                    unwritable = await asyncio.to_thread(self.spool.append, batch)
+                    self.spooled += len(batch) - len(unwritable)
+                    for spend, error in unwritable:
+                        await self._reject(spend, error)
                 self._failed(exc)
 
     async def _run(self) -> None:
@@ -141,16 +151,42 @@ class SpendWriter:
             self._wake.clear()
             await self.flush()
 
+    async def _write(self, batch: Sequence[Spend]) -> None:
+        """Write `batch`, setting aside the records the database refuses for their data (see the
+        module's docstring); raises when the database is away."""
+        try:
+            await self._insert(batch)
+        except Exception as exc:
+            if not _refused_for_data(exc):
+                raise
+            if len(batch) == 1:
+                await self._reject(batch[0], type(exc).__name__)
+                return
+            half = len(batch) // 2
+            await self._write(batch[:half])
+            await self._write(batch[half:])
+            return
+        self.written += len(batch)
+
+    async def _reject(self, spend: Spend, error: str) -> None:
+        await asyncio.to_thread(self.spool.reject, [(spend, error)])
+        self.rejected += 1
+        log.warning(
+            "spend ledger: a record that cannot be stored is set aside",
+            extra={"error": error, "file": str(self.spool.rejected_path), "rejected": self.rejected},
+        )
+
     async def _insert(self, batch: Sequence[Spend]) -> None:
-        """One transaction: all of `batch` is written or none of it (a replay never duplicates)."""
+        """One transaction: all of `batch` is written or none of it."""
         if not batch:
             return
         if self.database.dialect == "sqlite":
             await self._insert_sqlite(batch)
             return
+        insert = _INSERTS[self.database.dialect]
         async with self.database.sessions.begin() as session:
             for start in range(0, len(batch), MAX_ROWS_PER_FLUSH):
-                await session.execute(_SPEND_INSERT, [_row(s) for s in batch[start : start + MAX_ROWS_PER_FLUSH]])
+                await session.execute(insert, [_row(s) for s in batch[start : start + MAX_ROWS_PER_FLUSH]])
 
     async def _insert_sqlite(self, batch: Sequence[Spend]) -> None:
         """SQLite is written from the event loop's own thread, in slices of a few milliseconds with a
@@ -160,69 +196,16 @@ class SpendWriter:
             self._sync_engine = sync_engine_for(self.database)
         with self._sync_engine.begin() as connection:
             for start in range(0, len(batch), _SQLITE_SLICE):
-                connection.execute(_SPEND_INSERT, [_row(s) for s in batch[start : start + _SQLITE_SLICE]])
+                connection.execute(_INSERTS["sqlite"], [_row(s) for s in batch[start : start + _SQLITE_SLICE]])
                 await asyncio.sleep(0)
 
     async def _drain_spool(self) -> None:
-        for replay in self._claim_spools():
-            records = self._read_spool(replay)
-            await self._insert(records)
-            replay.unlink()
-            self.written += len(records)
+        for replay in await asyncio.to_thread(self.spool.claim):
+            records = await asyncio.to_thread(self.spool.read, replay)
+            await self._write(records)
+            await asyncio.to_thread(self.spool.done, replay)
             if records:
                 log.info("spooled spend written to the database", extra={"records": len(records)})
-
-    def _read_spool(self, path: Path) -> list[Spend]:
-        """The records of a spool file; a torn line (a crash mid-write) is set aside, not a blocker."""
-        records: list[Spend] = []
-        torn: list[bytes] = []
-        for line in path.read_bytes().splitlines():
-            if not line.strip():
-                continue
-            try:
-                records.append(Spend.from_json(line))
-            except (ValueError, TypeError, KeyError):
-                torn.append(line)
-        if torn:
-            with path.with_name(path.name.split(".replaying-")[0] + ".corrupt").open("ab") as aside:
-                aside.write(b"".join(line + b"\n" for line in torn))
-            log.warning("torn lines in a spend spool set aside", extra={"lines": len(torn)})
-        return records
-
-    def _claim_spools(self) -> list[Path]:
-        """Spool files to write now: this writer's own and those left by processes that have stopped
-        (workers sharing the state folder), each claimed by an atomic rename so that no two
-        processes ever write the same file. A claim whose insert failed is retried next time."""
-        folder = self.spool_path.parent
-        if not folder.is_dir():
-            return []
-        mine = f".replaying-{os.getpid()}-"
-        candidates = [self.spool_path, *(sorted(folder.glob(self.spool_glob)) if self.spool_glob else [])]
-        candidates += sorted(p for p in folder.glob("*.replaying-*") if not _alive(_claimer(p.name)))
-        claimed = sorted(folder.glob(f"*{mine}*"), key=_claim_order)  # claims whose insert failed before
-        for path in dict.fromkeys(candidates):
-            if (
-                path != self.spool_path
-                and ".replaying-" not in path.name
-                and _alive(_pid_of(path.stem.rsplit("-", 1)[-1]))
-            ):
-                continue  # a running process's spool: it writes it itself
-            # A unique name per claim, so that a claim never replaces an older one still unwritten.
-            target = path.with_name(f"{path.name.split('.replaying-')[0]}{mine}{time.time_ns()}")
-            try:
-                os.rename(path, target)
-            except FileNotFoundError:
-                continue  # absent, or claimed by another process first
-            claimed.append(target)
-        return claimed
-
-    def _spool(self, batch: Sequence[Spend]) -> None:
-        if not batch:
-            return
-        self.spool_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.spool_path.open("ab") as spool:
-            spool.write(b"".join(s.to_json() + b"\n" for s in batch))
-        self.spooled += len(batch)
 
     def _failed(self, exc: Exception) -> None:
         if not self.failing:
@@ -235,37 +218,28 @@ class SpendWriter:
         self.failing = False
 
 
+def _refused_for_data(exc: BaseException) -> bool:
+    """Whether the database (or the driver, binding a value) refused the rows' data, as opposed to
+    being unreachable: only then can a retry of the same rows never succeed."""
+    if isinstance(exc, DataError | IntegrityError):
+        return True
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError | ConnectionError | TimeoutError):
+            return False
+        code = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(code, str) and code[:2] in _DATA_SQLSTATE_CLASSES:
+            return True
+        if isinstance(current, OverflowError | ValueError | TypeError) and not isinstance(current, DBAPIError):
+            return True  # a value the driver cannot bind (asyncpg's DataError is a ValueError)
+        current = current.orig if isinstance(current, StatementError) else current.__cause__ or current.__context__
+    return False
+
+
 def _row(spend: Spend) -> dict[str, Any]:
     return {name: getattr(spend, name) for name in _FIELDS}  # dataclasses.asdict deep-copies: 10x slower
-
-
-def _claimer(name: str) -> int | None:
-    """The process that claimed a spool file named `….replaying-<pid>-<ns>`."""
-    return _pid_of(name.split(".replaying-", 1)[1].split("-", 1)[0]) if ".replaying-" in name else None
-
-
-def _claim_order(path: Path) -> int:
-    tail = path.name.rsplit("-", 1)[-1]
-    return int(tail) if tail.isdigit() else 0
-
-
-def _pid_of(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
-
-
-def _alive(pid: int | None) -> bool:
-    """Whether process `pid` runs (ours counts as running). None: no owner, so not alive."""
-    if pid is None:
-        return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass(frozen=True, slots=True)
