@@ -7,6 +7,8 @@ names elsewhere.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validator
 
 
@@ -30,7 +32,13 @@ class RetryConfig(StrictModel):
 
 class ProviderConfigBase(StrictModel):
     """What every provider's configuration has. Each provider module subclasses it with its own
-    fields and a `type` literal; the registry picks the subclass by that `type`."""
+    fields and a `type` literal; the registry picks the subclass by that `type`.
+
+    Two naming rules hold for every provider family, so that the checks below (and the
+    environment allow-list in `aigw.configfile`) cover a new family without knowing it:
+    a field that names an environment variable to read ends in `_env` (`api_key_env`), and a
+    field that holds an upstream address ends in `url` (`base_url`) and must be http(s).
+    """
 
     type: str
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
@@ -38,6 +46,19 @@ class ProviderConfigBase(StrictModel):
     timeout: float = Field(30.0, gt=0)
     retry: RetryConfig = RetryConfig()
     breaker: BreakerConfig = BreakerConfig()
+
+    def env_names(self) -> dict[str, str]:
+        """Field name -> environment variable name, for every field that reads the environment."""
+        return {field: value for field, value in self if field.endswith("_env") and isinstance(value, str)}
+
+    @model_validator(mode="after")
+    def _check_urls(self) -> ProviderConfigBase:
+        for field, value in self:
+            if field.endswith("url") and isinstance(value, str):
+                parts = urlsplit(value)
+                if parts.scheme not in ("http", "https") or not parts.hostname:
+                    raise ValueError(f"{field} must be an http:// or https:// URL with a host")
+        return self
 
 
 class Deployment(StrictModel):

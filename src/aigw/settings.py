@@ -42,6 +42,9 @@ class Settings(BaseSettings):
 
     fallback_enabled: bool = True
     fallback_order: Annotated[list[str], NoDecode] = ["openai", "local"]
+    # Environment variables a provider's `api_key_env` may name: these prefixes, plus the usual
+    # provider key names (aigw.configfile.PROVIDER_KEY_NAMES); never the gateway's own AI_* settings.
+    provider_env_prefixes: Annotated[list[str], NoDecode] = ["AI_PROVIDER_"]
 
     database_url: str | None = None
     redis_url: str | None = None
@@ -79,7 +82,7 @@ class Settings(BaseSettings):
     vector_index: Literal["auto", "memory", "pgvector"] = "auto"  # auto: pgvector when PostgreSQL has it
     state_dir: Path = Path(".aigw")
 
-    @field_validator("fallback_order", mode="before")
+    @field_validator("fallback_order", "provider_env_prefixes", mode="before")
     @classmethod
     def _split_names(cls, value: object) -> object:
         if isinstance(value, str):

@@ -195,7 +195,7 @@ providers:
   - name: primary
     type: openai
     base_url: {upstream.url}/v1
-    api_key_env: PRIMARY_KEY
+    api_key_env: AI_PROVIDER_PRIMARY_KEY
     headers: {{x-mock-error: "500"}}
     retry: {{max_retries: 1, backoff_base: 0.01}}
   - name: secondary
@@ -216,7 +216,9 @@ def test_falls_back_to_the_next_provider(
     tmp_path: Path, upstream: MockUpstream, gateway_factory: GatewayFactory
 ) -> None:
     config = _two_provider_config(tmp_path, upstream)
-    gateway = gateway_factory({"AI_MASTER_KEY": MASTER_KEY, "PRIMARY_KEY": "sk-first"}, "--config", str(config))
+    gateway = gateway_factory(
+        {"AI_MASTER_KEY": MASTER_KEY, "AI_PROVIDER_PRIMARY_KEY": "sk-first"}, "--config", str(config)
+    )
     response = chat(gateway)
     assert response.status_code == 200
     assert response.headers["x-aigw-provider"] == "secondary"
@@ -231,7 +233,7 @@ def test_falls_back_to_the_next_provider(
 def test_no_fallback_when_disabled(tmp_path: Path, upstream: MockUpstream, gateway_factory: GatewayFactory) -> None:
     config = _two_provider_config(tmp_path, upstream)
     gateway = gateway_factory(
-        {"AI_MASTER_KEY": MASTER_KEY, "PRIMARY_KEY": "sk-first", "AI_FALLBACK_ENABLED": "false"},
+        {"AI_MASTER_KEY": MASTER_KEY, "AI_PROVIDER_PRIMARY_KEY": "sk-first", "AI_FALLBACK_ENABLED": "false"},
         "--config",
         str(config),
     )

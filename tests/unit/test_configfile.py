@@ -20,7 +20,7 @@ providers:
   - type: openai
     name: openai
     base_url: https://api.example.test/v1
-    api_key_env: TEST_UPSTREAM_KEY
+    api_key_env: AI_PROVIDER_TEST_UPSTREAM_KEY
     models: [gpt-4o-mini, text-embedding-3-small]
     retry: {max_retries: 1}
   - type: stub
@@ -41,7 +41,7 @@ def write(tmp: Path, text: str) -> Path:
 
 
 def test_yaml_with_two_providers_and_an_alias_loads(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TEST_UPSTREAM_KEY", "sk-from-env-var-9876543210")
+    monkeypatch.setenv("AI_PROVIDER_TEST_UPSTREAM_KEY", "sk-from-env-var-9876543210")
     monkeypatch.setenv("AI_OPENAI_TIMEOUT", "12")
     settings = load_settings(config_file=write(clean_env, TWO_PROVIDERS))
     config = load_config(settings)
@@ -64,7 +64,7 @@ def test_yaml_with_two_providers_and_an_alias_loads(clean_env: Path, monkeypatch
 
 
 def test_api_key_env_that_is_unset_resolves_to_none(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("TEST_UPSTREAM_KEY", raising=False)
+    monkeypatch.delenv("AI_PROVIDER_TEST_UPSTREAM_KEY", raising=False)
     config = load_config_file(write(clean_env, TWO_PROVIDERS), load_settings())
     provider = config.providers[0]
     assert isinstance(provider, OpenAIProviderConfig)
@@ -172,7 +172,7 @@ def test_masked_view_hides_every_secret(clean_env: Path, monkeypatch: pytest.Mon
     secrets = {
         "AI_MASTER_KEY": "sk-master-key-f00dfeed",
         "AI_OPENAI_API_KEY": "sk-settings-key-c0ffee00",
-        "TEST_UPSTREAM_KEY": "sk-resolved-from-env-12345",
+        "AI_PROVIDER_TEST_UPSTREAM_KEY": "sk-resolved-from-env-12345",
     }
     for name, value in secrets.items():
         monkeypatch.setenv(name, value)
@@ -199,7 +199,7 @@ def test_masked_view_hides_every_secret(clean_env: Path, monkeypatch: pytest.Mon
     assert inline["api_key"] == "***"
     assert inline["headers"] == {"X-Api-Token": "***"}
     # Non-secret configuration stays readable.
-    assert view["config"]["providers"][1]["api_key_env"] == "TEST_UPSTREAM_KEY"
+    assert view["config"]["providers"][1]["api_key_env"] == "AI_PROVIDER_TEST_UPSTREAM_KEY"
     assert view["config"]["providers"][1]["base_url"] == "https://api.example.test/v1"
     assert view["settings"]["openai_model"] == "gpt-4o-mini"
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from aigw.control.service import KeySpec
 from aigw.errors import InvalidRequestError, NotFoundError
 from aigw.gateway import Gateway
+from aigw.masking import mask_entry
 from aigw.policy.caller import Caller
 from aigw.policy.config import PolicyConfigError
 
@@ -109,7 +110,7 @@ async def set_flag(name: str, change: FlagChange, gateway: GatewayDep, caller: A
 
 @router.get("/config")
 async def show_config(gateway: GatewayDep) -> dict[str, Any]:
-    return {"effective": gateway.control.policy.model_dump(mode="json"), "stored": await gateway.plane.config_entries()}
+    return await gateway.plane.config_view(gateway.control.policy)
 
 
 @router.put("/config/{key}")
@@ -119,14 +120,14 @@ async def set_config(key: str, change: ConfigChange, gateway: GatewayDep, caller
     except PolicyConfigError as exc:
         raise InvalidRequestError(str(exc), param=key, code="invalid_config") from None
     await gateway.sync.refresh()
-    return {"key": key, "old": old, "value": change.value}
+    return {"key": key, "old": mask_entry(key, old), "value": mask_entry(key, change.value)}
 
 
 @router.delete("/config/{key}")
 async def unset_config(key: str, gateway: GatewayDep, caller: AdminDep) -> dict[str, Any]:
     old = await gateway.plane.set_config(key, None, _actor(caller))
     await gateway.sync.refresh()
-    return {"key": key, "old": old, "value": None}
+    return {"key": key, "old": mask_entry(key, old), "value": None}
 
 
 @router.get("/usage")

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from aigw.cli import serve
 from aigw.control.service import ControlPlane, KeySettings, KeySpec
+from aigw.masking import mask_entry
 from aigw.policy.config import build_policy
 from aigw.settings import load_settings
 from aigw.store.changes import ChangeBus
@@ -196,18 +197,26 @@ def _parse_value(text: str) -> Any:
 def _config_set(args: argparse.Namespace) -> int:
     value = _parse_value(args.value)
     old = with_plane(lambda plane: plane.set_config(args.key, value, _actor()))
-    print(f"{args.key}: {orjson.dumps(old).decode()} -> {orjson.dumps(value).decode()}")
+    print(f"{args.key}: {_shown(args.key, old)} -> {_shown(args.key, value)}")
     return 0
 
 
 def _config_unset(args: argparse.Namespace) -> int:
     old = with_plane(lambda plane: plane.set_config(args.key, None, _actor()))
-    print(f"{args.key}: {orjson.dumps(old).decode()} -> (environment)")
+    print(f"{args.key}: {_shown(args.key, old)} -> (environment)")
     return 0
 
 
+def _shown(key: str, value: Any) -> str:
+    """A config value as JSON, secrets masked (terminals are recorded and shared)."""
+    return orjson.dumps(mask_entry(key, value)).decode()
+
+
 def _config_show(args: argparse.Namespace) -> int:
-    print_json(with_plane(lambda plane: plane.config_entries()))
+    async def stored(plane: ControlPlane) -> Any:
+        return (await plane.config_view())["stored"]
+
+    print_json(with_plane(stored))
     return 0
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aigw.configfile import ConfigError, config_from_mapping
 from aigw.context.templates import TemplateError, TemplateStore
+from aigw.masking import mask_secrets
 from aigw.policy.config import PolicyConfig, PolicyConfigError, validate_entry
 from aigw.policy.keys import generate_key
 from aigw.settings import Settings, load_settings
@@ -96,7 +97,17 @@ class ControlPlane:
         return old
 
     async def config_entries(self) -> dict[str, Any]:
+        """The stored overrides as they are, secrets included: for the gateway's own use, never shown."""
         return await settings_store.load_config_entries(self.database)
+
+    async def config_view(self, effective: PolicyConfig | None = None) -> dict[str, Any]:
+        """What the admin API and `aigw config show` print: the stored overrides (and the effective
+        policy when given), with every secret masked."""
+        view: dict[str, Any] = {"stored": await self.config_entries()}
+        if effective is not None:
+            view["effective"] = effective.model_dump(mode="json")
+        masked: dict[str, Any] = mask_secrets(view)
+        return masked
 
     async def set_config(self, key: str, value: Any, actor: str, settings: Settings | None = None) -> Any:
         if value is not None:
