@@ -1,4 +1,6 @@
-"""Keeps a replica's ControlState current: polls the database and reloads at once on notification.
+"""Keeps a replica's ControlState current: polls the database and reloads at once on notification
+(including the `resync` a change listener sends after it reconnected: what was notified while it
+was away is lost).
 
 Flags and config are small and reloaded whole; keys are reloaded by `updated_at` (whole every
 minute, to forget deleted rows). When the database is away the last good state stays in force.
@@ -86,11 +88,15 @@ class ControlSync:
         self._wake.set()
 
     async def _run(self) -> None:
+        """Poll, or reload at once when notified; nothing that goes wrong in one round stops polling."""
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.config_poll_interval)
             self._wake.clear()
-            await self.refresh()
+            try:
+                await self.refresh()
+            except Exception as exc:  # e.g. a change handler's bug: the next round tries again
+                log.exception("control-plane refresh round failed", extra={"error": type(exc).__name__})
 
     async def refresh(self) -> bool:
         """Reload from the database; on failure keep the current state and say so."""
