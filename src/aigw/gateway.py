@@ -4,6 +4,7 @@ orchestrator, control plane, traces, metrics) from its settings and configuratio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import uuid
@@ -39,7 +40,7 @@ from aigw.retry import RetryPolicy
 from aigw.routing import Router
 from aigw.settings import Settings, SettingsError, load_settings
 from aigw.store import catalog as catalog_rows
-from aigw.store.changes import ChangeBus
+from aigw.store.changes import ChangeBus, reconnect_delay
 from aigw.store.database import Database
 from aigw.store.pgvector import pgvector_available
 from aigw.store.redis import connect_redis
@@ -67,7 +68,7 @@ class Gateway:
         self.clients = {p.name: self._client(p) for p in config.providers}
         router = self._router(config, self.clients)
         self.secret_sink: Callable[[str], None] | None = None  # the log scrubber learns keys of swapped-in providers
-        self._routing_applied: dict[str, Any] | None = None
+        self._routing_wanted: dict[str, Any] | None = None  # the stored `routing` entry last seen
         self._swap_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self.database = Database(settings.effective_database_url)
@@ -183,8 +184,9 @@ class Gateway:
         await self.sync.start()
         await self._choose_vector_index()
         if self.control.policy.routing is not None:  # a provider configuration stored in the database
-            self._routing_applied = self.control.policy.routing
-            await self.apply_routing(self.control.policy.routing)
+            self._routing_wanted = self.control.policy.routing
+            if not await self._try_routing(self._routing_wanted, attempt=0):  # serve on; retry in the background
+                self._keep(asyncio.create_task(self._apply_until_done(self._routing_wanted, attempt=1)))
         self.spend.start()
         await self.spend.flush()  # spend spooled by an earlier run reaches the database first
         await self.seed_budgets()
@@ -322,14 +324,39 @@ class Gateway:
         if _budget_caps(state.policy) != self._budget_caps and not busy:
             self._seeding = asyncio.create_task(self.seed_budgets())
         routing = state.policy.routing
-        if routing != self._routing_applied:
-            self._routing_applied = routing
-            self._keep(asyncio.create_task(self.apply_routing(routing)))
+        if routing != self._routing_wanted:
+            self._routing_wanted = routing
+            self._keep(asyncio.create_task(self._apply_until_done(routing)))
+
+    async def _apply_until_done(self, raw: dict[str, Any] | None, attempt: int = 0) -> None:
+        """Apply `raw` until it is in force, it is found invalid, or another entry is wanted instead.
+        A swap that fails for a passing reason (a provider's start() raised) is tried again with
+        backoff (0.5 s doubling to 30 s); an invalid entry is logged once, by `apply_routing`, and
+        waits for the entry to change."""
+        while True:
+            if attempt:
+                await asyncio.sleep(reconnect_delay(attempt - 1))
+            if raw != self._routing_wanted or await self._try_routing(raw, attempt):
+                return
+            attempt += 1
+
+    async def _try_routing(self, raw: dict[str, Any] | None, attempt: int) -> bool:
+        """One try at `apply_routing`: False when it failed for a reason that may pass."""
+        try:
+            await self.apply_routing(raw)
+        except Exception as exc:  # whatever failed may pass: the current configuration stays meanwhile
+            log.warning(
+                "routing configuration could not be applied; it will be retried",
+                extra={"error": type(exc).__name__, "attempt": attempt + 1},
+            )
+            return False
+        return True
 
     async def apply_routing(self, raw: dict[str, Any] | None) -> bool:
         """Swap in a provider configuration (None: back to the file/environment one). Unchanged
         providers keep their client (pool, breaker); calls in flight finish on the clients they
-        started with, which close after the grace period. An invalid entry changes nothing."""
+        started with, which close after the grace period. An invalid entry changes nothing and
+        returns False; a provider that fails to start changes nothing and raises (a retry may work)."""
         async with self._swap_lock:
             try:
                 config = self.base_config if raw is None else config_from_mapping(raw, self.settings, "routing")
@@ -337,15 +364,7 @@ class Gateway:
                 log.error("routing configuration refused; the current one stays", extra={"error": str(exc)})
                 return False
             old = self.clients
-            current = {p.name: p for p in self.config.providers}
-            clients: dict[str, AIClient] = {}
-            for provider in config.providers:
-                if current.get(provider.name) == provider and provider.name in old:
-                    clients[provider.name] = old[provider.name]
-                    continue
-                clients[provider.name] = self._client(provider)
-                await clients[provider.name].provider.start()
-                self._learn_secret(provider)
+            clients = await self._clients_for(config)
             self.config, self.clients = config, clients
             self.orchestrator.swap(self._router(config, clients), clients)
             retired = [client for name, client in old.items() if clients.get(name) is not client]
@@ -357,6 +376,29 @@ class Gateway:
                 extra={"providers": list(clients), "retired": [c.name for c in retired], "source": source},
             )
             return True
+
+    async def _clients_for(self, config: GatewayConfig) -> dict[str, AIClient]:
+        """A started client per provider of `config`, reusing the current one of an unchanged provider.
+        If one fails to start, those started here are closed again and the error is raised."""
+        current = {p.name: p for p in self.config.providers}
+        clients: dict[str, AIClient] = {}
+        started: list[AIClient] = []
+        try:
+            for provider in config.providers:
+                if current.get(provider.name) == provider and provider.name in self.clients:
+                    clients[provider.name] = self.clients[provider.name]
+                    continue
+                client = self._client(provider)
+                started.append(client)
+                await client.provider.start()
+                clients[provider.name] = client
+                self._learn_secret(provider)
+        except BaseException:
+            for client in started:
+                with contextlib.suppress(Exception):
+                    await client.provider.close()
+            raise
+        return clients
 
     def _learn_secret(self, provider: ProviderConfigBase) -> None:
         resolve = getattr(provider, "resolved_api_key", None)
