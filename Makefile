@@ -24,8 +24,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests scripts
 	$(BIN)/mypy
 
-test: lint  ## the whole suite: lint, types, unit, integration, chaos, load
-	$(BIN)/pytest -q -p no:cacheprovider
+test: lint  ## the whole suite: lint, types, unit, integration, fuzz, chaos, load; fails under 85 % line coverage
+	$(BIN)/pytest -q -p no:cacheprovider --cov=aigw --cov-report=term-missing:skip-covered --cov-fail-under=85
 
 bench: $(STAMP)  ## mock upstream direct vs floor proxy vs gateway, one run; writes docs/benchmarks.md
 	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null)

@@ -132,7 +132,7 @@ class GatewayProcess:
 
     def log_lines(self) -> list[dict[str, Any]]:
         lines = []
-        for line in self.logs().splitlines():
+        for line in self.logs().split("\n"):  # not splitlines(): U+2028 or \x85 inside a JSON string is no line end
             if line.startswith("{"):
                 lines.append(json.loads(line))
         return lines

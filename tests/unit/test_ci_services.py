@@ -82,7 +82,7 @@ def run_session(tmp_path: Path, ci: bool) -> tuple[dict[str, int], str]:
     (tmp_path / "test_needs_services.py").write_text(NEEDS_SERVICES)
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     closed = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"CI", "COV_CORE_SOURCE", "COVERAGE_PROCESS_START"}}
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
     env |= {
         "AIGW_TEST_REDIS_URL": f"redis://127.0.0.1:{closed}",
         "AIGW_TEST_PG_DSN": f"postgresql://postgres@127.0.0.1:{closed}/test",
