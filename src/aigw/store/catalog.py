@@ -1,8 +1,11 @@
 """Catalog rows: collections, their items and the items' embeddings, written in bulk.
 
 Every change to a collection or its items raises the collection's `version`, so a replica can tell
-that its in-memory index is stale by comparing one integer. Embeddings are kept per model with the
-hash of the text they were made from: only those whose hash matches the item's text are used.
+that its in-memory index is stale by comparing one integer. Only a real change does: loading the
+same catalog again, or setting the same settings, writes nothing and keeps the version, so the
+indexes (and their local vectors) built from it stay in use instead of being rebuilt. Embeddings
+are kept per model with the hash of the text they were made from: only those whose hash matches
+the item's text are used.
 """
 
 from __future__ import annotations
@@ -33,15 +36,21 @@ def content_hash(text: str) -> str:
 
 
 async def put_collection(database: Database, name: str, settings: dict[str, Any] | None) -> bool:
-    """Create the collection or replace its settings; True when it was created."""
+    """Create the collection or replace its settings (the version moves only if they differ); True
+    when it was created."""
     async with database.engine.begin() as conn:
-        existing = await conn.scalar(sa.select(Collection.version).where(Collection.name == name))
+        existing = (
+            await conn.execute(sa.select(Collection.version, Collection.settings).where(Collection.name == name))
+        ).first()
         if existing is None:
             await conn.execute(sa.insert(Collection).values(name=name, settings=settings, version=1))
             return True
-        await conn.execute(
-            sa.update(Collection).where(Collection.name == name).values(settings=settings, version=existing + 1)
-        )
+        if (existing.settings or {}) != (settings or {}):
+            await conn.execute(
+                sa.update(Collection)
+                .where(Collection.name == name)
+                .values(settings=settings, version=existing.version + 1)
+            )
         return False
 
 
@@ -82,9 +91,12 @@ async def collection_versions(database: Database) -> dict[str, int]:
 
 
 async def upsert_items(database: Database, name: str, items: Sequence[Item]) -> int:
-    """Insert or replace `items` (by id) in one transaction; returns how many were written."""
+    """Insert or replace `items` (by id) in one transaction; returns how many were upserted. A row
+    whose text and metadata are already stored is left alone, and the version moves only if some
+    row was really written."""
     table = cast(sa.Table, CatalogItem.__table__)
     insert = postgresql.insert if database.dialect == "postgresql" else sqlite.insert
+    written = 0  # rows inserted or changed
     async with database.engine.begin() as conn:
         for start in range(0, len(items), _BATCH):
             rows = [
@@ -99,7 +111,7 @@ async def upsert_items(database: Database, name: str, items: Sequence[Item]) -> 
             ]
             statement = insert(table).values(rows)
             new = statement.excluded
-            await conn.execute(
+            changed = await conn.execute(
                 statement.on_conflict_do_update(
                     index_elements=[table.c.collection, table.c.id],
                     set_={
@@ -108,9 +120,15 @@ async def upsert_items(database: Database, name: str, items: Sequence[Item]) -> 
                         "content_hash": new["content_hash"],
                         "updated_at": sa.func.now(),
                     },
-                )
+                    where=sa.or_(
+                        table.c.content_hash != new["content_hash"],
+                        table.c.metadata.is_distinct_from(new["metadata"]),
+                    ),
+                ).returning(table.c.id)
             )
-        await _bump(conn, name)
+            written += len(changed.all())
+        if written:
+            await _bump(conn, name)
     return len(items)
 
 
