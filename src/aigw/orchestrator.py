@@ -301,6 +301,8 @@ class Orchestrator:
             self._served(route, routes[0], info)
             if isinstance(result, ChatStream):
                 return self._priced_stream(result, info, caller, trace, hold)
+            if result.usage is None:
+                hold.observe(result.body)  # what it wrote, for the estimate charged without usage
             self._account(info, result.usage, caller, trace, hold)
             return result
         raise _final_error(failures)
@@ -342,6 +344,7 @@ class Orchestrator:
         """Relay the chunks; the usage chunk is priced on its way and carries the cost (`usage.cost_usd`)."""
         try:
             async for chunk in stream:
+                hold.observe(chunk)  # what it wrote, for the estimate charged if it is cut before usage
                 usage = chunk.get("usage")
                 if isinstance(usage, dict) and stream.usage is not None and not hold.settled:
                     cost = self._account(info, stream.usage, caller, trace, hold)

@@ -4,54 +4,53 @@
              held in every budget that applies (global, key, user; daily and monthly) at once;
              refused with 429 `budget_exceeded` if any would pass its cap, or 400
              `request_cost_too_high` if it alone passes the per-request cap.
-    settle:  the real cost from the answer's usage (the worst case when no usage came back),
-             recorded in the budgets and queued for the spend ledger in the database.
+    settle:  the real cost from the answer's usage, recorded in the budgets and queued for the
+             spend ledger in the database. Without usage (a stream cut before its usage chunk, a
+             provider that sends none) the cost is estimated: the prompt bound plus the bytes the
+             answer wrote (`context.bounds`), and never less than the worst case held, so a
+             budget still counts what it held. The spend row says `estimated`.
 
 The prompt bound counts UTF-8 bytes: a byte-level BPE token covers at least one byte, so a
 prompt never has more tokens than bytes. When a budget applies and the request sets no output
 cap, the gateway sets one (`reserve_output_tokens`) so the answer cannot cost more than what
 was held: with caps set, spend never passes them, however many replicas and concurrent calls.
 
-Ledger settles run in background tasks (the reservation already protects the cap, and the
-answer need not wait for a Redis round trip); `close()` waits for them.
+Ledger settles go through a queue and a background flusher (`policy.settles`): the reservation
+already protects the cap, and the answer need not wait for a Redis round trip. They are retried
+until they land; `close()` waits for them.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from aigw.context.bounds import output_cap, prompt_token_bound
+from aigw.context.bounds import OUTPUT_CAP_PARAMS, answer_output_bound, choice_count, output_cap, prompt_token_bound
 from aigw.errors import InvalidRequestError, RateLimitError
 from aigw.observability.metrics import GatewayMetrics
 from aigw.observability.tracing import Trace
 from aigw.policy.alerts import BudgetAlerts
-from aigw.policy.budget import (
-    BudgetExceeded,
-    BudgetLedger,
-    BudgetScope,
-    Period,
-    Reservation,
-    period_end,
-    usd_to_micros,
-)
+from aigw.policy.budget import BudgetExceeded, BudgetLedger, BudgetScope, Reservation, period_end, usd_to_micros
+from aigw.policy.budget_state import add_scope, live_usage, seed_budgets
 from aigw.policy.caller import Caller
 from aigw.policy.config import PolicyConfig
 from aigw.policy.keys import KeyRecord
 from aigw.policy.pricing import ModelPrice, PriceTable, micros_to_usd
+from aigw.policy.settles import Settle, SettleQueue
 from aigw.store.database import Database
-from aigw.store.spend import Spend, SpendWriter, period_starts, spend_by_key, spend_by_user
+from aigw.store.spend import Spend, SpendWriter
 from aigw.types import AIRequest, ChatRequest, Usage
+
+__all__ = ["BudgetPlan", "CostControl", "Hold", "cap_output", "output_cap", "prompt_token_bound"]
 
 log = logging.getLogger("aigw.budget")
 _WARN_EVERY_S = 30.0
-SETTLE_WINDOW_S = 0.01  # settles wait this long to share a round trip; the hold keeps the cap safe meanwhile
 _REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")  # models that take max_completion_tokens, not max_tokens
 
 
@@ -69,19 +68,36 @@ class BudgetPlan:
 
 @dataclass(slots=True)
 class Hold:
-    """What one call holds in the budgets until it is settled."""
+    """What one call holds in the budgets until it is settled, and what it needs for an estimate
+    when no usage comes back: the request, and the bytes its answer wrote (`observe`)."""
 
     reservation: Reservation | None
     worst_micros: int
+    request: AIRequest | None = field(default=None, compare=False)
+    written_bytes: int = field(default=0, compare=False)
     settled: bool = False
+
+    def observe(self, answer: dict[str, Any]) -> None:
+        """Count what an answer or a stream chunk wrote (a few dictionary reads per chunk)."""
+        self.written_bytes += answer_output_bound(answer)
+
+    def estimated_usage(self) -> Usage | None:
+        """Upper bounds on the tokens used, from the request and what was seen of the answer."""
+        if self.request is None:
+            return None
+        prompt = prompt_token_bound(self.request)
+        cap = output_cap(self.request)
+        completion = self.written_bytes if cap is None else min(cap, self.written_bytes)
+        return Usage(prompt, completion, prompt + completion)
 
 
 def cap_output(request: ChatRequest, tokens: int) -> None:
-    """Give the request an output cap it did not set, under the name its model family takes."""
+    """Give the request an output cap it did not set, under the name its model family takes. Any
+    other value under either name (one the bounds cannot read) goes: the provider sees this cap only."""
     name = "max_completion_tokens" if request.model.lower().startswith(_REASONING_PREFIXES) else "max_tokens"
-    choices = request.params.get("n")
-    per_choice = tokens // choices if isinstance(choices, int) and choices > 1 else tokens
-    request.params[name] = max(1, per_choice)
+    for other in OUTPUT_CAP_PARAMS:
+        request.params.pop(other, None)
+    request.params[name] = max(1, tokens // choice_count(request))
 
 
 class CostControl:
@@ -98,9 +114,7 @@ class CostControl:
         self.metrics = metrics
         self.alerts = alerts
         self.spend = spend
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._settles: list[tuple[Reservation, int]] = []  # waiting for the next batch to the ledger
-        self._flushing = False
+        self.settles = SettleQueue(ledger, alerts, self._settle_failed)
         self._prices_for: dict[str, dict[str, float]] | None = None
         self._prices = PriceTable.load()
         self._last_warning = 0.0
@@ -122,15 +136,15 @@ class CostControl:
     def scopes(self, caller: Caller) -> list[BudgetScope]:
         policy = self._policy()
         found: list[BudgetScope] = []
-        _add(found, "global", "daily", policy.budget_daily)
-        _add(found, "global", "monthly", policy.budget_monthly)
+        add_scope(found, "global", "daily", policy.budget_daily)
+        add_scope(found, "global", "monthly", policy.budget_monthly)
         key = caller.key
         if key is not None:
-            _add(found, f"key:{key.id}", "daily", key.budget_daily)
-            _add(found, f"key:{key.id}", "monthly", key.budget_monthly)
+            add_scope(found, f"key:{key.id}", "daily", key.budget_daily)
+            add_scope(found, f"key:{key.id}", "monthly", key.budget_monthly)
             if key.user:
-                _add(found, f"user:{key.user}", "daily", policy.budget_user_daily)
-                _add(found, f"user:{key.user}", "monthly", policy.budget_user_monthly)
+                add_scope(found, f"user:{key.user}", "daily", policy.budget_user_daily)
+                add_scope(found, f"user:{key.user}", "monthly", policy.budget_user_monthly)
         return found
 
     # Reserve / settle -----------------------------------------------------------------------------
@@ -164,7 +178,7 @@ class CostControl:
         """Hold the worst case of the most expensive of `models` in every budget that applies (see `plan`)."""
         plan = self.plan(caller, request, models)
         if not plan.scopes:
-            return Hold(None, plan.worst_micros)
+            return Hold(None, plan.worst_micros, request)
         with trace.span("budget", scopes=len(plan.scopes), worst_usd=float(plan.worst_usd)) as span:
             try:
                 reservation = await self.ledger.reserve(plan.scopes, plan.worst_usd)
@@ -173,8 +187,8 @@ class CostControl:
                 raise self.refusal(exc) from None
             except Exception as exc:  # the ledger's store is away
                 span.fail("ledger_unavailable")
-                return self.unheld(exc, plan)
-        return Hold(reservation, plan.worst_micros)
+                return self.unheld(exc, plan, request)
+        return Hold(reservation, plan.worst_micros, request)
 
     def refusal(self, exc: BudgetExceeded) -> RateLimitError:
         """The answer to a call a budget refused; alerts and metrics told."""
@@ -182,7 +196,7 @@ class CostControl:
         self.metrics.observe_budget_refusal(exc.scope.name.split(":", 1)[0] + ":" + exc.scope.period)
         return _refusal(exc)
 
-    def unheld(self, exc: Exception, plan: BudgetPlan) -> Hold:
+    def unheld(self, exc: Exception, plan: BudgetPlan, request: AIRequest) -> Hold:
         """The budget store is away: admit without a hold, or refuse when the policy fails closed."""
         self.metrics.observe_policy_store_error("budget")
         self._warn("budget store unavailable", exc)
@@ -192,12 +206,11 @@ class CostControl:
                 code="budget_unavailable",
                 headers={"retry-after": "1"},
             )
-        return Hold(None, plan.worst_micros)
+        return Hold(None, plan.worst_micros, request)
 
-    def take_settles(self, most: int) -> list[tuple[Reservation, int]]:
-        """Up to `most` queued settles, for a caller that sends them to the ledger's store itself."""
-        taken, self._settles = self._settles[:most], self._settles[most:]
-        return taken
+    def carried_settles(self, most: int) -> contextlib.AbstractContextManager[list[Settle]]:
+        """Up to `most` queued settles for an admission that sends them itself (see `SettleQueue.carried`)."""
+        return self.settles.carried(most)
 
     def settle(
         self,
@@ -210,14 +223,20 @@ class CostControl:
         billable: bool = True,
     ) -> Decimal:
         """Price the call, record it, and settle its hold in the background. Returns the cost in USD.
-        A provider that is not billable (the local stub) costs nothing whatever the model is called."""
+        A provider that is not billable (the local stub) costs nothing whatever the model is called.
+        Without usage the cost is estimated (see the module's docstring)."""
         if hold.settled:
             return Decimal(0)
         hold.settled = True
+        estimated = False
         if not billable:
             micros = 0
+        elif usage is not None:
+            micros = self.prices.cost_micros(model, usage)
         else:
-            micros = self.prices.cost_micros(model, usage) if usage is not None else hold.worst_micros
+            usage, estimated = hold.estimated_usage(), True
+            guess = self.prices.cost_micros(model, usage) if usage is not None else 0
+            micros = max(guess, hold.worst_micros)
         cost = micros_to_usd(micros)
         self.metrics.observe_cost(provider, model, float(cost))
         if self.spend is not None and (micros or usage is not None):
@@ -232,10 +251,11 @@ class CostControl:
                     prompt_tokens=usage.prompt_tokens if usage else 0,
                     completion_tokens=usage.completion_tokens if usage else 0,
                     cost_usd=cost,
+                    estimated=estimated,
                 )
             )
         if hold.reservation is not None:
-            self._queue_settle(hold.reservation, micros)
+            self.settles.put(hold.reservation, micros)
         return cost
 
     def release(self, hold: Hold) -> None:
@@ -244,108 +264,29 @@ class CostControl:
             return
         hold.settled = True
         if hold.reservation is not None:
-            self._queue_settle(hold.reservation, 0)
+            self.settles.put(hold.reservation, 0)
 
     async def live_usage(self) -> list[dict[str, Any]]:
         """The global budgets as the ledger counts them now: spent, plus what calls in flight hold."""
-        shown: list[dict[str, Any]] = []
-        for scope in self._capped_scopes([], "daily") + self._capped_scopes([], "monthly"):
-            try:
-                now = await self.ledger.usage(scope)
-            except Exception as exc:  # the ledger's store is away: say so instead of failing the report
-                shown.append({"scope": scope.name, "period": scope.period, "error": type(exc).__name__})
-                continue
-            shown.append(
-                {
-                    "scope": scope.name,
-                    "period": now.period_key,
-                    "spent_usd": now.spent_usd,
-                    "reserved_usd": now.reserved_usd,
-                    "cap_usd": now.cap_usd,
-                    "remaining_usd": now.remaining_usd,
-                }
-            )
-        return shown
+        return await live_usage(self.ledger, self._policy())
 
     async def seed(self, database: Database, keys: Iterable[KeyRecord]) -> int:
-        """Start the budgets from the spend already in the database (after a restart, a Redis flush,
-        or a cap set mid-period). A scope that already counts spend is left alone. Returns how many
-        scopes were seeded."""
-        keys = list(keys)
-        day, month = period_starts()
-        seeded = 0
-        periods: tuple[tuple[Period, dt.datetime], ...] = (("daily", day), ("monthly", month))
-        for period, since in periods:
-            scopes = self._capped_scopes(keys, period)
-            if not scopes:
-                continue
-            by_key = {t.key_id: t.cost_usd for t in await spend_by_key(database, since)}
-            by_user = await spend_by_user(database, since)
-            for scope in scopes:
-                kind, _, name = scope.name.partition(":")
-                spent = {"global": sum(by_key.values(), Decimal(0)), "key": by_key.get(name), "user": by_user.get(name)}
-                amount = spent[kind]
-                if amount and await self.ledger.seed(scope, amount):
-                    seeded += 1
-        return seeded
-
-    def _capped_scopes(self, keys: list[KeyRecord], period: Period) -> list[BudgetScope]:
-        """Every scope with a cap in `period`: global, each key, each user that has a key."""
-        policy = self._policy()
-        daily = period == "daily"
-        found: list[BudgetScope] = []
-        _add(found, "global", period, policy.budget_daily if daily else policy.budget_monthly)
-        user_cap = policy.budget_user_daily if daily else policy.budget_user_monthly
-        users = set()
-        for key in keys:
-            _add(found, f"key:{key.id}", period, key.budget_daily if daily else key.budget_monthly)
-            if user_cap is not None and key.user and key.user not in users:
-                users.add(key.user)
-                _add(found, f"user:{key.user}", period, user_cap)
-        return found
+        """Start the budgets from the spend already in the database (see `budget_state.seed_budgets`)."""
+        return await seed_budgets(self.ledger, self._policy(), database, keys)
 
     async def close(self) -> None:
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.settles.close()
         await self.alerts.close()
 
-    def _queue_settle(self, reservation: Reservation, micros: int) -> None:
-        """Settles go to the ledger in batches (one Redis round trip each): whatever queued while
-        the previous batch was on its way. The reservation keeps the cap safe meanwhile."""
-        self._settles.append((reservation, micros))
-        if not self._flushing:
-            self._flushing = True
-            task = asyncio.create_task(self._flush_settles())
-            self._tasks.add(task)
-            task.add_done_callback(self._done)
-
-    async def _flush_settles(self) -> None:
-        """One flusher at a time, after a short gather window so that one Redis round trip carries
-        the settles of many calls. A batch that fails is not retried: its holds expire after the
-        ledger's reservation TTL, and the spend ledger in the database still has every call."""
-        try:
-            await asyncio.sleep(SETTLE_WINDOW_S)
-            while self._settles:
-                batch, self._settles = self._settles, []
-                self.alerts.notify(await self.ledger.settle_many(batch))
-        finally:
-            self._flushing = False
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            self._warn("budget settle failed", task.exception())
+    def _settle_failed(self, exc: BaseException) -> None:
+        self.metrics.observe_policy_store_error("budget")
+        self._warn("budget settles failed; retrying", exc)
 
     def _warn(self, message: str, exc: BaseException | None) -> None:
         now = time.monotonic()
         if now - self._last_warning > _WARN_EVERY_S:
             self._last_warning = now
             log.warning(message, extra={"error": type(exc).__name__})
-
-
-def _add(found: list[BudgetScope], name: str, period: Period, cap: float | Decimal | None) -> None:
-    if cap is not None:
-        found.append(BudgetScope(name, period, float(cap)))
 
 
 def _refusal(exc: BudgetExceeded) -> RateLimitError:

@@ -3,6 +3,10 @@
     key may use the model (`check_model`, before routing)
     -> rate limits (per key, per user, per IP; requests and tokens) and the budget hold, together (`admit`)
 
+The orchestrator admits in two stages, so that a caller over its rate limit costs nothing more: the
+rate limits alone first, before any work on the body (`admit_limits`), then the budget hold once the
+request is prepared (`admit(..., limits=())`). Each limit is counted once, in one of the stages.
+
 Every check reads in-memory state (the key cache, the policy snapshot) plus, for shared limits and
 budgets, one Redis round trip (see `admission`). A store that is down fails open for rate limits,
 logged and counted: refusing all traffic because the limiter's store blinked would turn a
@@ -16,18 +20,22 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import orjson
+
+from aigw.context.bounds import output_cap
 from aigw.errors import PermissionDeniedError, RateLimitError
 from aigw.observability.tracing import Trace
 from aigw.policy.admission import MAX_CARRIED_SETTLES, AdmissionStore, AdmissionUnavailable
 from aigw.policy.budget import BudgetExceeded
 from aigw.policy.caller import Caller
 from aigw.policy.config import PolicyConfig
-from aigw.policy.cost_control import CostControl, Hold
+from aigw.policy.cost_control import BudgetPlan, CostControl, Hold
 from aigw.policy.ratelimit import RateLimit, rate_limit_headers
 from aigw.types import AIRequest, ChatRequest
 
 log = logging.getLogger("aigw.policy")
 _WARN_EVERY_S = 30.0
+_NO_BUDGET = BudgetPlan((), 0)
 
 
 @dataclass(slots=True)
@@ -48,8 +56,9 @@ def estimate_tokens(request: AIRequest) -> int:
                 chars += len(content)
             elif isinstance(content, list):
                 chars += sum(len(p.get("text", "")) for p in content if isinstance(p, dict))
-        cap = request.params.get("max_completion_tokens") or request.params.get("max_tokens") or 0
-        return chars // 4 + 4 * len(request.messages) + (cap if isinstance(cap, int) else 0)
+        if request.variables:  # a template's values: counted before it is rendered (rate limits come first)
+            chars += len(orjson.dumps(request.variables, default=str, option=orjson.OPT_NON_STR_KEYS))
+        return chars // 4 + 4 * len(request.messages) + (output_cap(request) or 0)  # every choice's output
     items = request.input if isinstance(request.input, list) else [request.input]
     return sum(len(item) // 4 + 1 if isinstance(item, str) else len(item) for item in items)
 
@@ -71,26 +80,46 @@ class PolicyEngine:
                 f"This key may not use the model '{request.model}'", code="model_not_allowed", param="model"
             )
 
-    async def admit(self, caller: Caller, request: AIRequest, models: Sequence[str], trace: Trace) -> Admission:
-        """Rate limits and the budget hold for a call that `models` (its routes) may serve."""
-        limits = self.limits_for(caller, request)  # before `plan`, which may give the request an output cap
-        plan = self.costs.plan(caller, request, models)
+    async def admit(
+        self,
+        caller: Caller,
+        request: AIRequest,
+        models: Sequence[str],
+        trace: Trace,
+        *,
+        limits: Sequence[RateLimit] | None = None,
+    ) -> Admission:
+        """Rate limits and the budget hold for a call that `models` (its routes) may serve, together;
+        `limits` replaces the caller's (`limits_for`): `()` when `admit_limits` counted them already."""
+        if limits is None:
+            limits = self.limits_for(caller, request)  # before `plan`, which may give the request an output cap
+        return await self._admit(limits, self.costs.plan(caller, request, models), request, trace)
+
+    async def admit_limits(self, limits: Sequence[RateLimit], trace: Trace) -> dict[str, str]:
+        """Rate limits alone (no budget hold): the answer's x-ratelimit-* headers, or RateLimitError."""
+        return (await self._admit(limits, _NO_BUDGET, None, trace)).headers
+
+    async def _admit(
+        self, limits: Sequence[RateLimit], plan: BudgetPlan, request: AIRequest | None, trace: Trace
+    ) -> Admission:
         if not limits and not plan.scopes:
-            return Admission(Hold(None, plan.worst_micros))
-        settles = self.costs.take_settles(MAX_CARRIED_SETTLES) if self.store.carries_settles else []
+            return Admission(Hold(None, plan.worst_micros, request))
+        carried = MAX_CARRIED_SETTLES if self.store.carries_settles else 0
         with trace.span("admission", limits=len(limits), scopes=len(plan.scopes)) as span:
             try:
-                admitted = await self.store.admit(limits, plan.scopes, plan.worst_usd, settles)
+                with self.costs.carried_settles(carried) as settles:  # put back unless the store answered
+                    admitted = await self.store.admit(limits, plan.scopes, plan.worst_usd, settles)
             except BudgetExceeded as exc:
                 span.fail("budget_exceeded")
                 raise self.costs.refusal(exc) from None
             except AdmissionUnavailable as exc:
                 span.fail("store_unavailable")
                 if plan.scopes:
-                    return Admission(self.costs.unheld(exc, plan))  # counts it; refuses if budgets fail closed
+                    assert request is not None  # budgets are planned for a request
+                    return Admission(self.costs.unheld(exc, plan, request))  # counts it; refuses if fail closed
                 self.costs.metrics.observe_policy_store_error("ratelimit")
                 self._warn(exc)
-                return Admission(Hold(None, plan.worst_micros))
+                return Admission(Hold(None, plan.worst_micros, request))
             self.costs.alerts.notify(admitted.crossed)
             decision = admitted.decision
             headers = rate_limit_headers(decision)
@@ -102,9 +131,13 @@ class PolicyEngine:
                 f"retry after {decision.retry_after:.1f}s",
                 headers=headers,
             )
-        return Admission(Hold(admitted.reservation, plan.worst_micros), headers)
+        return Admission(Hold(admitted.reservation, plan.worst_micros, request), headers)
 
     def limits_for(self, caller: Caller, request: AIRequest) -> list[RateLimit]:
+        return [*self.request_limits(caller), *self.token_limits(caller, request)]
+
+    def request_limits(self, caller: Caller) -> list[RateLimit]:
+        """The limits on how many requests (per key, per user, per IP): known before the body is read."""
         policy = self._policy()
         limits: list[RateLimit] = []
         key = caller.key
@@ -115,9 +148,14 @@ class PolicyEngine:
             limits.append(RateLimit(f"{identity}:user-rpm", policy.rate_limit_per_user))
         if policy.rate_limit_per_ip and caller.ip:
             limits.append(RateLimit(f"ip:{caller.ip}:rpm", policy.rate_limit_per_ip))
-        if key is not None and key.tpm:
-            limits.append(RateLimit(f"key:{key.id}:tpm", key.tpm, cost=min(estimate_tokens(request), key.tpm)))
         return limits
+
+    def token_limits(self, caller: Caller, request: AIRequest) -> list[RateLimit]:
+        """The key's tokens-per-minute limit, at the request's estimate (`estimate_tokens`)."""
+        key = caller.key
+        if key is None or not key.tpm:
+            return []
+        return [RateLimit(f"key:{key.id}:tpm", key.tpm, cost=min(estimate_tokens(request), key.tpm))]
 
     def _warn(self, exc: Exception) -> None:
         now = time.monotonic()
