@@ -31,8 +31,9 @@ bench: $(STAMP)  ## mock upstream direct vs floor proxy vs gateway, one run; wri
 	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null)
 	$(BIN)/python scripts/bench.py
 
-eval: $(STAMP)  ## recall@10, nDCG@10 and latency of fuzzy, local embeddings and hybrid search; writes docs/evaluation.md
-	$(BIN)/python scripts/evaluate.py
+# `make eval EVAL_ARGS=--write-docs` refreshes the committed docs/evaluation.md instead.
+eval: $(STAMP)  ## recall@10, nDCG@10, latency of fuzzy, local embeddings, hybrid; writes bench-results/evaluation.md
+	$(BIN)/python scripts/evaluate.py $(EVAL_ARGS)
 
 clean:
 	rm -rf $(VENV) .aigw .mypy_cache .ruff_cache .pytest_cache

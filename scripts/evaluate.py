@@ -1,10 +1,14 @@
-"""Search quality of the local paths on a labelled query set: recall@10, nDCG@10 and latency; writes docs/evaluation.md.
+"""Search quality of the local paths on a labelled query set: recall@10, nDCG@10 and latency, as a Markdown report.
 
-    .venv/bin/python scripts/evaluate.py [--catalog FILE.jsonl] [--queries FILE.jsonl] [--output docs/evaluation.md]
+    .venv/bin/python scripts/evaluate.py [--catalog FILE.jsonl] [--queries FILE.jsonl] [--output FILE.md | --write-docs]
                                          [--k 10] [--pool 50] [--field-weights JSON] [--no-local]
 
 Defaults: the demo catalog and its queries (src/aigw/demo/, made by scripts/make_demo_catalog.py). `make eval` runs
 this. Prints a JSON summary on stdout; progress goes to stderr.
+
+The report goes to bench-results/evaluation.md (git-ignored): a run on any machine or branch leaves the working tree
+clean. `--write-docs` writes the committed copy, docs/evaluation.md, instead: that is a deliberate refresh of the
+published figures (the report names the commit and machine it was made on), never a side effect of `make eval`.
 
 The catalog is a JSON Lines file as `aigw collections load` reads it: {"id", "text", "metadata"} a line.
 The query file is JSON Lines too, one query a line (the format is checked by `aigw.fallbacks.evaluation`):
@@ -69,7 +73,8 @@ from aigw.fallbacks.vector_index import VectorIndex
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "src" / "aigw" / "demo"
-OUTPUT = ROOT / "docs" / "evaluation.md"
+OUTPUT = ROOT / "bench-results" / "evaluation.md"
+PUBLISHED = ROOT / "docs" / "evaluation.md"
 PATHS = ("fuzzy", "local_embeddings", "hybrid")
 MISSES = 4  # worst queries shown per path
 _EMBED_BATCH = 256
@@ -544,7 +549,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--catalog", type=Path, default=DEMO / "catalog.jsonl", help="items, JSON Lines")
     parser.add_argument("--queries", type=Path, default=DEMO / "queries.jsonl", help="labelled queries, JSON Lines")
-    parser.add_argument("--output", type=Path, default=OUTPUT, help="the Markdown report (default docs/evaluation.md)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--output", type=Path, default=OUTPUT, help="the report (default bench-results/evaluation.md)")
+    where.add_argument(
+        "--write-docs", dest="output", action="store_const", const=PUBLISHED, help="refresh the committed docs copy"
+    )
     parser.add_argument("--k", type=int, default=10, help="results scored per query (default 10)")
     parser.add_argument("--pool", type=int, default=50, help="results each path gives the hybrid (default 50)")
     parser.add_argument(
