@@ -105,6 +105,8 @@ def config_from_settings(settings: Settings) -> GatewayConfig:
             base_url=settings.openai_base_url,
             api_key=settings.openai_api_key,
             max_connections=settings.openai_max_connections,
+            max_body_bytes=settings.max_upstream_body_bytes,
+            max_event_bytes=settings.max_upstream_event_bytes,
             **_env_defaults(settings),
         )
     else:

@@ -49,11 +49,11 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         return None
     value = value.strip()
     if _DELTA_SECONDS.fullmatch(value):
-        seconds = float(value)
+        seconds: float | None = float(value)
     else:
         seconds = _seconds_until_date(value, time.time() if now is None else now)
-        if seconds is None:
-            return None
+    if seconds is None:
+        return None
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 

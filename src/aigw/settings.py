@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     openai_timeout: float = Field(30.0, gt=0, le=3600)
     openai_max_retries: int = Field(3, ge=0, le=10)
     openai_max_connections: int = Field(1000, ge=1)
+    max_upstream_body_bytes: int = Field(128 * 1024 * 1024, ge=1024)  # a plain upstream answer
+    max_upstream_event_bytes: int = Field(8 * 1024 * 1024, ge=1024)  # one event of an upstream stream
 
     retry_backoff_base: float = Field(0.25, ge=0, le=60)
     retry_max_delay: float = Field(8.0, ge=0, le=600)

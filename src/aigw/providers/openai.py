@@ -2,28 +2,42 @@
 
 One pooled aiohttp session per provider (keep-alive connections); one HTTP call per task; SSE
 streams are parsed event by event and handed on as they arrive.
+
+Whatever the upstream does, a call ends in an answer or a `ProviderError` (so the client retries,
+the breaker counts it and the orchestrator falls back): every exception of aiohttp's tree, its
+HTTP parser's included (`HttpProcessingError` is not an `aiohttp.ClientError`), is translated in
+one place, `_upstream_failures`. What is read is bounded: a plain answer by `max_body_bytes`
+(128 MiB: an embeddings batch of 2,048 inputs at 3,072 float dimensions is about 125 MB), one
+stream event by `max_event_bytes` (8 MiB, see `providers.sse`), and a JSON answer may nest at
+most `MAX_JSON_DEPTH` levels (deeper ones could not be passed on: orjson writes 254 at most).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar, Literal
 
 import aiohttp
 import orjson
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import Field, SecretStr
 from yarl import URL
 
 from aigw.config import ProviderConfigBase
 from aigw.errors import (
     ProviderConnectionError,
+    ProviderError,
     ProviderResponseError,
     ProviderStatusError,
     ProviderTimeoutError,
 )
+from aigw.json_nesting import MAX_JSON_DEPTH, text_exceeds_depth
 from aigw.providers.base import AIProvider
+from aigw.providers.sse import EventSplitter, EventTooLarge
 from aigw.retry import parse_retry_after
 from aigw.types import (
     AIRequest,
@@ -37,6 +51,8 @@ from aigw.types import (
 )
 
 _MODELS_CACHE_SECONDS = 60.0
+_MAX_ERROR_BODY_BYTES = 64 * 1024  # an error answer is read for its message, no further
+_MAX_DETAIL_CHARS = 200  # of an exception's text quoted in an error message
 
 
 class OpenAIProviderConfig(ProviderConfigBase):
@@ -48,6 +64,8 @@ class OpenAIProviderConfig(ProviderConfigBase):
     query_params: dict[str, str] = {}  # e.g. {"api-version": "2024-10-21"} for Azure
     headers: dict[str, str] = {}
     max_connections: int = Field(1000, ge=1)
+    max_body_bytes: int = Field(128 * 1024 * 1024, ge=1024)  # a plain (not streamed) answer
+    max_event_bytes: int = Field(8 * 1024 * 1024, ge=1024)  # one event of a stream
 
     def resolved_api_key(self) -> str | None:
         if self.api_key is not None:
@@ -117,9 +135,11 @@ class OpenAIProvider(AIProvider):
         if self._models_cache and now - self._models_cache[0] < _MODELS_CACHE_SECONDS:
             return self._models_cache[1]
         try:
-            async with self._require_session().get(self._models_url) as resp:
-                data = orjson.loads(await resp.read()) if resp.status == 200 else {}
-        except (TimeoutError, aiohttp.ClientError, orjson.JSONDecodeError):
+            with self._upstream_failures():
+                async with self._require_session().get(self._models_url) as resp:
+                    raw = await self._read(resp, self.config.max_body_bytes) if resp.status == 200 else b""
+            data = orjson.loads(raw) if raw else {}
+        except (ProviderError, orjson.JSONDecodeError):
             data = {}
         entries = data.get("data") if isinstance(data, dict) else None
         models = [m["id"] for m in entries or () if isinstance(m, dict) and isinstance(m.get("id"), str)]
@@ -131,21 +151,31 @@ class OpenAIProvider(AIProvider):
             raise ProviderConnectionError("provider is not started", provider=self.name)
         return self._session
 
-    async def _call_json(self, url: URL, body: dict[str, Any]) -> AIResponse:
+    @contextlib.contextmanager
+    def _upstream_failures(self, during: str = "") -> Iterator[None]:
+        """Every failure of the HTTP exchange as the `ProviderError` it is: the one place where
+        aiohttp's exceptions are translated (`during` prefixes the message, e.g. "stream broken")."""
+        prefix = f"{during}: " if during else ""
         try:
-            async with self._require_session().post(url, data=orjson.dumps(body)) as resp:
-                raw = await resp.read()
-                if resp.status >= 400:
-                    raise self._status_error(resp, raw)
-        except (TimeoutError, aiohttp.ServerTimeoutError):
-            raise ProviderTimeoutError("timed out", provider=self.name) from None
+            yield
+        except TimeoutError:  # aiohttp's timeouts (ServerTimeoutError ...) are TimeoutErrors too
+            raise ProviderTimeoutError(prefix + "timed out", provider=self.name) from None
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
-            raise ProviderConnectionError(_describe(exc), provider=self.name) from None
-        try:
-            parsed = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise ProviderResponseError("the body is not valid JSON", provider=self.name) from None
-        if not isinstance(parsed, dict) or "error" in parsed:
+            raise ProviderConnectionError(prefix + _describe(exc), provider=self.name) from None
+        except (aiohttp.ClientError, HttpProcessingError) as exc:  # a malformed HTTP answer, and the rest
+            message = prefix + "malformed HTTP answer: " + _describe(exc)
+            raise ProviderResponseError(message, provider=self.name) from None
+        except EventTooLarge as exc:
+            raise ProviderResponseError(str(exc), provider=self.name) from None
+
+    async def _call_json(self, url: URL, body: dict[str, Any]) -> AIResponse:
+        with self._upstream_failures():
+            async with self._require_session().post(url, data=orjson.dumps(body)) as resp:
+                if resp.status >= 400:
+                    raise await self._status_error(resp)
+                raw = await self._read(resp, self.config.max_body_bytes)
+        parsed = self._parse_json(raw, "the body")
+        if "error" in parsed:
             raise ProviderResponseError("the body is not an OpenAI response object", provider=self.name)
         return AIResponse(
             body=parsed,
@@ -155,20 +185,13 @@ class OpenAIProvider(AIProvider):
 
     async def _open_stream(self, body: dict[str, Any]) -> ChatStream:
         session = self._require_session()
-        try:
+        with self._upstream_failures():
             resp = await session.post(self._chat_url, data=orjson.dumps(body))
-        except (TimeoutError, aiohttp.ServerTimeoutError):
-            raise ProviderTimeoutError("timed out", provider=self.name) from None
-        except aiohttp.ClientConnectionError as exc:
-            raise ProviderConnectionError(_describe(exc), provider=self.name) from None
         if resp.status >= 400:
             try:
-                raw = await resp.read()
-            except (TimeoutError, aiohttp.ClientError):
-                raw = b""
+                raise await self._status_error(resp)
             finally:
                 resp.release()
-            raise self._status_error(resp, raw)
         if not resp.content_type.startswith("text/event-stream"):
             resp.release()
             raise ProviderResponseError(f"expected an event stream, got {resp.content_type}", provider=self.name)
@@ -179,45 +202,72 @@ class OpenAIProvider(AIProvider):
         return ChatStream(self._events(resp), close=release)
 
     async def _events(self, resp: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
-        data: list[bytes] = []
+        splitter = EventSplitter(self.config.max_event_bytes)
         try:
-            async for line in resp.content:
-                line = line.rstrip(b"\r\n")
-                if line.startswith(b"data:"):
-                    data.append(line[5:].lstrip(b" "))
-                    continue
-                if line or not data:
-                    continue  # comments, event names, ids, or a blank line between nothing
-                payload = b"\n".join(data)
-                data.clear()
-                if payload == b"[DONE]":
-                    return
-                yield self._parse_event(payload)
-            if data and data != [b"[DONE]"]:
-                yield self._parse_event(b"\n".join(data))
-        except (TimeoutError, aiohttp.ServerTimeoutError):
-            raise ProviderTimeoutError("stream stalled", provider=self.name) from None
-        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
-            raise ProviderConnectionError(f"stream cut: {_describe(exc)}", provider=self.name) from None
+            with self._upstream_failures("stream broken"):
+                async for chunk in self._chunks(resp):
+                    for payload in splitter.feed(chunk):
+                        if payload == b"[DONE]":
+                            return
+                        yield self._parse_event(payload)
+                for payload in splitter.close():
+                    if payload != b"[DONE]":
+                        yield self._parse_event(payload)
         finally:
             resp.release()
 
+    async def _chunks(self, resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+        """The body as it arrives, each read under its own deadline: when aiohttp's parser fails
+        after the head (a bad chunk size mid-stream) it drops its socket-read timer and never
+        wakes the reader, which would otherwise wait forever (aiohttp 3.14)."""
+        while True:
+            async with asyncio.timeout(self.config.timeout):
+                chunk = await resp.content.readany()
+            if not chunk:
+                return
+            yield chunk
+
+    async def _read(self, resp: aiohttp.ClientResponse, limit: int) -> bytes:
+        """The whole body, or ProviderResponseError once it is known to be longer than `limit`."""
+        parts: list[bytes] = []
+        size = resp.content_length or 0  # the announced size is checked before anything is read
+        if size <= limit:
+            size = 0
+            async for chunk in self._chunks(resp):
+                size += len(chunk)
+                if size > limit:
+                    break
+                parts.append(chunk)
+        if size > limit:
+            raise ProviderResponseError(f"the body is larger than {limit} bytes", provider=self.name)
+        return b"".join(parts)
+
     def _parse_event(self, payload: bytes) -> dict[str, Any]:
-        try:
-            event = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            raise ProviderResponseError("a stream event is not valid JSON", provider=self.name) from None
-        if not isinstance(event, dict):
-            raise ProviderResponseError("a stream event is not an object", provider=self.name)
+        event = self._parse_json(payload, "a stream event")
         if "error" in event:
             raise ProviderStatusError(500, event, provider=self.name)
         return event
 
-    def _status_error(self, resp: aiohttp.ClientResponse, raw: bytes) -> ProviderStatusError:
+    def _parse_json(self, raw: bytes, what: str) -> dict[str, Any]:
+        """An upstream JSON object, or ProviderResponseError: not JSON, not an object, or nested
+        deeper than the gateway could pass it on."""
         try:
-            parsed = orjson.loads(raw) if raw else None
+            parsed = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            parsed = None
+            raise ProviderResponseError(f"{what} is not valid JSON", provider=self.name) from None
+        if not isinstance(parsed, dict):
+            raise ProviderResponseError(f"{what} is not an OpenAI response object", provider=self.name)
+        if text_exceeds_depth(raw):
+            raise ProviderResponseError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels", provider=self.name)
+        return parsed
+
+    async def _status_error(self, resp: aiohttp.ClientResponse) -> ProviderStatusError:
+        """The error status as a ProviderStatusError; its body is read (bounded) for the message."""
+        try:
+            raw = await self._read(resp, _MAX_ERROR_BODY_BYTES)
+            parsed = orjson.loads(raw) if raw and not text_exceeds_depth(raw) else None
+        except (TimeoutError, aiohttp.ClientError, HttpProcessingError, ProviderResponseError, orjson.JSONDecodeError):
+            parsed = None  # the status alone is the answer
         retry_ms = parse_retry_after(resp.headers.get("retry-after-ms"))
         retry_after = retry_ms / 1000 if retry_ms is not None else parse_retry_after(resp.headers.get("retry-after"))
         return ProviderStatusError(
@@ -238,4 +288,7 @@ def _chat_body(request: ChatRequest) -> dict[str, Any]:
 
 
 def _describe(exc: BaseException) -> str:
-    return type(exc).__name__ + (f": {exc}" if str(exc) else "")
+    """The exception's kind and its text, shortened: the text can quote what the upstream sent."""
+    text = exc.message if isinstance(exc, aiohttp.ClientResponseError) else str(exc)
+    text = text if len(text) <= _MAX_DETAIL_CHARS else text[: _MAX_DETAIL_CHARS - 3] + "..."
+    return type(exc).__name__ + (f": {text}" if text else "")
