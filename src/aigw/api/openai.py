@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,12 +14,13 @@ from starlette.routing import Route
 from aigw.api.bodies import chat_request, embedding_request, read_json
 from aigw.api.middleware import RequestState, request_state
 from aigw.cache import CacheControl
-from aigw.errors import ProviderError, gateway_error_from
+from aigw.errors import GatewayError, ProviderError, gateway_error_from
 from aigw.gateway import Gateway
 from aigw.normalize.metadata import answer_headers
 from aigw.policy.caller import Caller
 from aigw.types import AIResponse, ChatRequest, ChatStream
 
+log = logging.getLogger("aigw.api")
 _SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
@@ -75,8 +77,15 @@ def _json(result: AIResponse, headers: dict[str, str], state: RequestState) -> R
 
 async def _sse(stream: ChatStream, chat: ChatRequest, state: RequestState) -> AsyncIterator[bytes]:
     """Relay chunks as they come. The usage chunk (always asked of the upstream) is only passed
-    on when the caller asked for it. A failure mid-stream ends with an OpenAI error event."""
+    on when the caller asked for it.
+
+    The status line and headers are gone once the first byte is out, so a failure mid-stream,
+    whatever raised it (the provider, or the gateway's own restore or accounting), ends the
+    stream as OpenAI's do: an error event in OpenAI's error format, then `data: [DONE]`. A
+    traceback-500 or a cut connection is not an answer a client can read.
+    """
     span = state.trace.span("relay")
+    failure: Exception | None = None
     try:
         async for chunk in stream:
             if "usage" in chunk and not chat.include_usage:
@@ -84,16 +93,33 @@ async def _sse(stream: ChatStream, chat: ChatRequest, state: RequestState) -> As
                     continue
                 chunk = {k: v for k, v in chunk.items() if k != "usage"}
             yield b"data: " + orjson.dumps(chunk) + b"\n\n"
-    except ProviderError as exc:
-        error = gateway_error_from(exc)
-        state.error_code = error.code or error.error_type
-        span.fail(state.error_code)
-        yield b"data: " + orjson.dumps(error.to_body()) + b"\n\n"
-        return
-    finally:
+    except Exception as exc:
+        failure = exc
+    finally:  # also when the caller went away: the upstream stream is released, the hold settled
+        try:
+            await stream.aclose()
+        except Exception as exc:
+            failure = failure or exc
+        if failure is not None:
+            error = _stream_error(failure)
+            state.error_code = error.code or error.error_type
+            span.fail(state.error_code)
         span.finish()
-        await stream.aclose()
+    if failure is not None:
+        yield b"data: " + orjson.dumps(error.to_body()) + b"\n\n"
     yield b"data: [DONE]\n\n"
+
+
+def _stream_error(exc: Exception) -> GatewayError:
+    """What the caller is told about a failure mid-stream; an unexpected one is logged as a bug."""
+    if isinstance(exc, ProviderError):
+        return gateway_error_from(exc)
+    if isinstance(exc, GatewayError):
+        return exc
+    log.error("stream failed", exc_info=exc)
+    return GatewayError(
+        "The gateway failed while streaming; the request id identifies it in the logs", code="internal_error"
+    )
 
 
 def routes() -> list[Route]:
