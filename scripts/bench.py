@@ -52,7 +52,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "benchmarks.md"
-MASTER_KEY = "sk-bench"
+MASTER_KEY = "sk-bench-master-key-0123456789abcdef"  # AI_MASTER_KEY needs 32+ characters
 MODEL = "gpt-3.5-turbo"
 CONCURRENCY = 50
 RATE = 500
@@ -197,8 +197,9 @@ def med(xs: Iterable[float | None]) -> float | None:
 
 
 def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers={"Authorization": "Bearer " + MASTER_KEY})  # /metrics needs it
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
+        with urllib.request.urlopen(request, timeout=timeout) as r:
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()

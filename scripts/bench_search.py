@@ -30,7 +30,7 @@ from typing import Any
 
 from aigw.fallbacks.fuzzy_bench import make_catalog, typo_query
 
-MASTER = "sk-bench-search"
+MASTER = "sk-bench-search-master-0123456789abcdef"  # AI_MASTER_KEY needs 32+ characters
 BATCH = 2000
 
 

@@ -11,7 +11,7 @@ from tests.support.processes import GatewayProcess, MockUpstream, start_gateway,
 
 pytest_plugins = ["tests.support.services"]  # under CI=true a skipped test fails
 
-MASTER_KEY = "sk-test-master-4f1c9a"
+MASTER_KEY = "sk-test-master-4f1c9a7e2b5d8c0f3a6e9b1d4c7f0a2e"  # AI_MASTER_KEY needs 32+ characters
 UPSTREAM_KEY = "sk-upstream-secret-77aa01"
 
 

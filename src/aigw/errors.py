@@ -117,9 +117,20 @@ class UpstreamError(GatewayError):
 
 
 class ServiceUnavailableError(GatewayError):
+    """Always with `Retry-After`: the open circuit's own wait, else `DEFAULT_RETRY_AFTER_S` (a
+    switched-off gateway or task is an operator's decision, not a passing failure)."""
+
     status = 503
     error_type = "api_error"
     default_code = "service_unavailable"
+    DEFAULT_RETRY_AFTER_S = 30
+
+    def __init__(
+        self, message: str, *, code: str | None = None, param: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(
+            message, code=code, param=param, headers={"retry-after": str(self.DEFAULT_RETRY_AFTER_S), **(headers or {})}
+        )
 
 
 class UpstreamTimeoutError(GatewayError):

@@ -1,4 +1,12 @@
-"""Process settings from the environment (`AI_*`, the plan's names) and an optional `.env` file."""
+"""Process settings from the environment (`AI_*`, the plan's names) and an optional `.env` file.
+
+Edge decisions made here, at start-up, so a bad value never serves a request:
+- `AI_MASTER_KEY` is at least 32 characters: a short key is guessable, and an empty one (an unset
+  variable in a compose file) must not silently mean "no key".
+- `AI_TRUSTED_PROXIES` (IPs or CIDRs) are parsed as networks now, so a typo fails the start.
+- `AI_METRICS_ACCESS` unset means `master_key` when a master key exists and `open` without one
+  (then the gateway serves loopback only): `/metrics` names keys and users.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +18,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+MIN_MASTER_KEY_CHARS = 32
 
 
 class Settings(BaseSettings):
@@ -24,6 +33,11 @@ class Settings(BaseSettings):
     config_file: Path | None = None
 
     master_key: SecretStr | None = None
+    allowed_hosts: Annotated[list[str], NoDecode] = []  # Host names served without a master key, beyond loopback
+    trusted_proxies: Annotated[list[str], NoDecode] = []  # IPs/CIDRs whose X-Forwarded-For is believed
+    metrics_access: Literal["open", "master_key", "off"] | None = None  # see effective_metrics_access
+    auth_failure_limit: int = Field(10, ge=1, le=10_000)  # failed authentications per client IP ...
+    auth_failure_window: float = Field(60.0, gt=0, le=86_400)  # ... per this many seconds, then 429
     openai_api_key: SecretStr | None = None
     openai_base_url: str = "https://api.openai.com/v1"
     openai_model: str = "gpt-4o-mini"
@@ -77,6 +91,7 @@ class Settings(BaseSettings):
     metrics_enabled: bool = True
     log_level: LogLevel = "INFO"
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    max_collection_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)  # item uploads: up to 10,000 items a call
     keepalive_timeout: int = Field(75, ge=1)  # above the usual load balancer idle timeout (60 s)
     task_deadline: float = Field(2.0, gt=0, le=120)  # seconds a task call may take, fallbacks included
     task_llm_deadline: float = Field(8.0, gt=0, le=300)  # the same for tasks with LLM steps (intent, rerank)
@@ -84,12 +99,33 @@ class Settings(BaseSettings):
     vector_index: Literal["auto", "memory", "pgvector"] = "auto"  # auto: pgvector when PostgreSQL has it
     state_dir: Path = Path(".aigw")
 
-    @field_validator("fallback_order", "provider_env_prefixes", mode="before")
+    @field_validator("fallback_order", "provider_env_prefixes", "allowed_hosts", "trusted_proxies", mode="before")
     @classmethod
     def _split_names(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("master_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_MASTER_KEY_CHARS:
+            raise ValueError(
+                f"must be at least {MIN_MASTER_KEY_CHARS} characters (make one with: openssl rand -hex 32)"
+            )
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # a ValueError names the bad entry
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _lower(cls, value: list[str]) -> list[str]:
+        return [host.lower() for host in value]
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -105,6 +141,12 @@ class Settings(BaseSettings):
             return ipaddress.ip_address(host).is_loopback
         except ValueError:
             return False
+
+    @property
+    def effective_metrics_access(self) -> Literal["open", "master_key", "off"]:
+        if self.metrics_access is not None:
+            return self.metrics_access
+        return "master_key" if self.master_key is not None else "open"
 
     @property
     def effective_database_url(self) -> str:

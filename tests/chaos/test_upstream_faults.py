@@ -177,14 +177,14 @@ def test_circuit_breaker_opens_and_recovers(upstream: MockUpstream, gateway_fact
     assert upstream.stats()["errors_injected"] == before, "an open circuit must not call the upstream"
     providers = httpx.get(f"{gateway.url}/admin/api/providers", headers=AUTH).json()["data"]
     assert providers[0]["circuit"]["state"] == "open"
-    assert 'aigw_circuit_state{provider="openai"} 2.0' in httpx.get(f"{gateway.url}/metrics").text
+    assert 'aigw_circuit_state{provider="openai"} 2.0' in httpx.get(f"{gateway.url}/metrics", headers=AUTH).text
 
     upstream.configure(error_rate=0.0)
     time.sleep(1.1)
     assert chat(gateway).status_code == 200  # the half-open probe succeeds
     providers = httpx.get(f"{gateway.url}/admin/api/providers", headers=AUTH).json()["data"]
     assert providers[0]["circuit"]["state"] == "closed"
-    assert 'aigw_circuit_state{provider="openai"} 0.0' in httpx.get(f"{gateway.url}/metrics").text
+    assert 'aigw_circuit_state{provider="openai"} 0.0' in httpx.get(f"{gateway.url}/metrics", headers=AUTH).text
 
 
 def _two_provider_config(tmp_path: Path, upstream: MockUpstream) -> Path:

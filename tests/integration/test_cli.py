@@ -45,7 +45,7 @@ def test_config_check_masks_secrets(tmp_path: Path) -> None:
         "config",
         "check",
         AI_OPENAI_API_KEY="sk-very-secret-value",
-        AI_MASTER_KEY="sk-master-secret",
+        AI_MASTER_KEY="sk-master-secret-0123456789abcdef0123",
         AI_REDIS_URL="redis://user:hunter2@127.0.0.1:6379/3",
     )
     assert result.returncode == 0, result.stderr
@@ -53,7 +53,7 @@ def test_config_check_masks_secrets(tmp_path: Path) -> None:
     assert shown["settings"]["openai_api_key"] == "***"
     assert shown["config"]["providers"][0]["api_key"] == "***"
     assert shown["settings"]["redis_url"] == "redis://user:***@127.0.0.1:6379/3"
-    for secret in ("sk-very-secret-value", "sk-master-secret", "hunter2"):
+    for secret in ("sk-very-secret-value", "sk-master-secret-0123456789abcdef0123", "hunter2"):
         assert secret not in result.stdout
 
 

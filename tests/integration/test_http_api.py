@@ -10,6 +10,7 @@ from tests.support.processes import GatewayProcess, MockUpstream
 
 pytestmark = pytest.mark.integration
 AUTH = {"authorization": f"Bearer {MASTER_KEY}"}
+RAW_JSON = {**AUTH, "content-type": "application/json"}  # for raw `content=` bodies: httpx labels only `json=`
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
 
@@ -27,14 +28,14 @@ def _error(response: httpx.Response) -> dict[str, object]:
 
 
 def test_malformed_json_is_400(gateway: GatewayProcess) -> None:
-    response = httpx.post(f"{gateway.url}/v1/chat/completions", content=b'{"model": ', headers=AUTH)
+    response = httpx.post(f"{gateway.url}/v1/chat/completions", content=b'{"model": ', headers=RAW_JSON)
     assert response.status_code == 400
     assert _error(response)["code"] == "invalid_json"
 
 
 @pytest.mark.parametrize("body", [b"[]", b'"text"', b"", b"\xff\xfe"])
 def test_non_object_bodies_are_400(gateway: GatewayProcess, body: bytes) -> None:
-    response = httpx.post(f"{gateway.url}/v1/chat/completions", content=body, headers=AUTH)
+    response = httpx.post(f"{gateway.url}/v1/chat/completions", content=body, headers=RAW_JSON)
     assert response.status_code == 400
     assert _error(response)["type"] == "invalid_request_error"
 
@@ -62,7 +63,7 @@ def test_body_limit_is_413(gateway: GatewayProcess) -> None:
             yield b"y" * 1000
         yield b'"}]}'
 
-    response = httpx.post(f"{gateway.url}/v1/chat/completions", content=chunks(), headers=AUTH)
+    response = httpx.post(f"{gateway.url}/v1/chat/completions", content=chunks(), headers=RAW_JSON)
     assert response.status_code == 413
 
 
@@ -131,7 +132,7 @@ def test_readiness_and_metrics(gateway: GatewayProcess) -> None:
     assert ready["status"] == "ready"
     assert ready["providers"][0]["circuit"]["state"] == "closed"
     httpx.post(f"{gateway.url}/v1/chat/completions", json=CHAT, headers=AUTH)
-    text = httpx.get(f"{gateway.url}/metrics").text
+    text = httpx.get(f"{gateway.url}/metrics", headers=AUTH).text
     assert 'aigw_requests_total{endpoint="chat",status="200"} 1.0' in text
     assert 'aigw_upstream_attempts_total{outcome="ok",provider="openai"} 1.0' in text
     assert 'aigw_tokens_total{kind="completion",model="gpt-4o-mini",provider="openai"} 20.0' in text
@@ -151,5 +152,5 @@ def test_two_workers_share_one_metrics_view(upstream: MockUpstream, gateway_fact
             assert client.post(
                 f"{gateway.url}/v1/chat/completions", json=CHAT, headers={**AUTH, "connection": "close"}
             ).is_success
-    text = httpx.get(f"{gateway.url}/metrics").text
+    text = httpx.get(f"{gateway.url}/metrics", headers=AUTH).text
     assert 'aigw_requests_total{endpoint="chat",status="200"} 40.0' in text

@@ -170,7 +170,7 @@ def test_env_only_config_with_a_key_serves_openai(monkeypatch: pytest.MonkeyPatc
 
 def test_masked_view_hides_every_secret(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     secrets = {
-        "AI_MASTER_KEY": "sk-master-key-f00dfeed",
+        "AI_MASTER_KEY": "sk-master-key-f00dfeed-0123456789abcdef",
         "AI_OPENAI_API_KEY": "sk-settings-key-c0ffee00",
         "AI_PROVIDER_TEST_UPSTREAM_KEY": "sk-resolved-from-env-12345",
     }

@@ -4,30 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
+from aigw.api.deps import AdminDep, GatewayDep, master_key
+from aigw.api.gateway_route import GatewayRoute
 from aigw.control.service import KeySpec
 from aigw.errors import InvalidRequestError, NotFoundError
-from aigw.gateway import Gateway
 from aigw.masking import mask_entry
 from aigw.policy.caller import Caller
 from aigw.policy.config import PolicyConfigError
 
-
-def _admin(request: Request) -> Caller:
-    caller: Caller = request.app.state.auth.require_admin(request)
-    return caller
-
-
-def _gateway(request: Request) -> Gateway:
-    gateway: Gateway = request.app.state.gateway
-    return gateway
-
-
-router = APIRouter(prefix="/admin/api", dependencies=[Depends(_admin)], tags=["admin"])
-GatewayDep = Annotated[Gateway, Depends(_gateway)]
-AdminDep = Annotated[Caller, Depends(_admin)]
+router = APIRouter(prefix="/admin/api", dependencies=[Depends(master_key)], tags=["admin"], route_class=GatewayRoute)
 
 
 @router.get("/traces")

@@ -1,4 +1,9 @@
-"""The ASGI application: wiring only. `app_from_environment` is the uvicorn factory."""
+"""The ASGI application: wiring only. `app_from_environment` is the uvicorn factory.
+
+Without a master key every caller is the admin, so the app refuses to be built for a
+non-loopback `AI_GATEWAY_HOST`, and `EdgeGuard` answers loopback peers only, whatever address
+the server binds (uvicorn can be started on 0.0.0.0 without the CLI's own check).
+"""
 
 from __future__ import annotations
 
@@ -14,11 +19,15 @@ from aigw import __version__
 from aigw.api import admin, collections, ops, tasks
 from aigw.api import openai as openai_api
 from aigw.api.auth import Authenticator
+from aigw.api.client_address import ClientAddress
+from aigw.api.edge import EdgeGuard
 from aigw.api.errors import install_error_handlers
 from aigw.api.fastpath import FastPath
 from aigw.api.middleware import RequestMiddleware
+from aigw.api.signin_throttle import SignInThrottle
 from aigw.gateway import Gateway
 from aigw.observability.logging import LogSystem, configure_logging
+from aigw.settings import Settings, SettingsError
 
 log = logging.getLogger("aigw")
 
@@ -34,8 +43,16 @@ class GatewayApp(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         inner = super().build_middleware_stack()
-        return RequestMiddleware(
+        settings = self._gateway.settings
+        edge = EdgeGuard(
             FastPath(inner, self._hot_routes),
+            body_limit=settings.max_body_bytes,
+            collection_body_limit=settings.max_collection_body_bytes,
+            loopback_only=settings.master_key is None,
+            allowed_hosts=settings.allowed_hosts,
+        )
+        return RequestMiddleware(
+            edge,
             metrics=self._gateway.metrics,
             traces=self._gateway.traces,
             access_log=self._logs.access,
@@ -45,6 +62,8 @@ class GatewayApp(FastAPI):
 
 def create_app(gateway: Gateway, logs: LogSystem | None = None) -> FastAPI:
     """The app for `gateway`. Without `logs`, JSON logging to stderr is installed process-wide."""
+    settings = gateway.settings
+    _refuse_open_keyless(settings)
     if logs is None:
         logs = configure_logging(gateway.settings.log_level, secrets=tuple(gateway.secrets()))
 
@@ -64,8 +83,13 @@ def create_app(gateway: Gateway, logs: LogSystem | None = None) -> FastAPI:
     app = GatewayApp(title="aigw", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
     app.state.gateway = gateway
     gateway.secret_sink = logs.redactor.add_secret
-    master = gateway.settings.master_key
-    app.state.auth = Authenticator(master.get_secret_value() if master else None, gateway.control.keys)
+    master = settings.master_key
+    app.state.auth = Authenticator(
+        master.get_secret_value() if master else None,
+        gateway.control.keys,
+        throttle=SignInThrottle(settings.auth_failure_limit, settings.auth_failure_window),
+        addresses=ClientAddress(settings.trusted_proxies),
+    )
     app.configure(gateway, logs)
     app.router.routes.extend(ops.routes())
     app.include_router(admin.router)
@@ -73,6 +97,14 @@ def create_app(gateway: Gateway, logs: LogSystem | None = None) -> FastAPI:
     app.include_router(tasks.router)
     install_error_handlers(app)
     return app
+
+
+def _refuse_open_keyless(settings: Settings) -> None:
+    if settings.master_key is None and not settings.binds_loopback_only:
+        raise SettingsError(
+            f"invalid setting AI_GATEWAY_HOST={settings.gateway_host!r}: without AI_MASTER_KEY every caller "
+            "is the admin, so the gateway serves loopback only; set AI_MASTER_KEY to serve beyond it"
+        )
 
 
 def app_from_environment() -> FastAPI:

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeVar
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 from starlette.requests import Request
 
+from aigw.api.json_body import parse_json_object
 from aigw.context.bounds import MAX_CHOICES
 from aigw.errors import InvalidRequestError, RequestTooLargeError
 from aigw.types import ChatRequest, EmbeddingRequest
@@ -89,18 +89,7 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
         if size > limit:
             raise RequestTooLargeError(f"Request body is larger than the limit of {limit} bytes")
         chunks.append(chunk)
-    raw = b"".join(chunks)
-    if not raw:
-        raise InvalidRequestError("Request body is empty; expected a JSON object", code="invalid_json")
-    try:
-        parsed = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequestError(
-            f"Request body is not valid JSON: {exc.msg} at position {exc.pos}", code="invalid_json"
-        ) from None
-    if not isinstance(parsed, dict):
-        raise InvalidRequestError("Request body must be a JSON object", code="invalid_json")
-    return parsed
+    return parse_json_object(b"".join(chunks))
 
 
 _NOT_PARAMS = frozenset({"model", "messages", "stream", "stream_options", "template", "variables"})

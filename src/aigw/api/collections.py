@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from aigw.api.deps import GatewayDep, any_key, master_key
+from aigw.api.gateway_route import GatewayRoute
 from aigw.catalog.item import MAX_ID_LENGTH, MAX_TEXT_LENGTH, Item
 from aigw.errors import InvalidRequestError, NotFoundError
 from aigw.gateway import Gateway
@@ -26,7 +27,7 @@ MAX_ITEMS_PER_CALL = 10_000
 CollectionName = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")]
 
 
-router = APIRouter(prefix="/v1/collections", tags=["collections"])
+router = APIRouter(prefix="/v1/collections", tags=["collections"], route_class=GatewayRoute)
 
 
 class CollectionBody(BaseModel):

@@ -16,7 +16,8 @@ def gateway_of(request: Request) -> Gateway:
 
 
 def any_key(request: Request) -> Caller:
-    """Any valid key (or the master key); 401 otherwise."""
+    """Any valid key (or the master key); 401 otherwise. Authenticated once per request: the
+    route class (`gateway_route`) has usually done it already."""
     caller: Caller = request.app.state.auth.authenticate(request)
     return caller
 

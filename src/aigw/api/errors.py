@@ -8,10 +8,10 @@ import orjson
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from aigw.api.middleware import RequestState
+from aigw.api.middleware import CLIENT_CLOSED_REQUEST, RequestState
 from aigw.errors import GatewayError, InvalidRequestError, NotFoundError
 
 log = logging.getLogger("aigw.api")
@@ -69,8 +69,15 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return unexpected_error(exc, request)
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    """The client disconnected while the route read from it: nobody reads this answer, but the
+    metrics and the access log count it as the client's doing, not as a 500."""
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)

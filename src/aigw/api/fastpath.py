@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -51,6 +51,8 @@ class FastPath:
             if started:
                 raise
             await error_response(exc, request)(scope, receive, send)
+        except ClientDisconnect:
+            raise  # a client event, counted by RequestMiddleware: neither an answer nor a traceback
         except Exception as exc:
             if started:
                 raise

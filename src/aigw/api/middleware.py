@@ -1,4 +1,9 @@
-"""Pure ASGI middleware around every HTTP request: request id, trace, metrics, access log."""
+"""Pure ASGI middleware around every HTTP request: request id, trace, metrics, access log.
+
+A client that goes away before it has sent its whole body (starlette's `ClientDisconnect`, from
+any route) is a client event, not a server error: no traceback, and it is counted and logged as
+499, nginx's "client closed request", never as a 500.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aigw.observability.logging import AccessLog
 from aigw.observability.metrics import GatewayMetrics
 from aigw.observability.tracing import Trace, TraceStore
+from aigw.policy.caller import Caller
 from aigw.types import CallInfo
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -27,6 +34,8 @@ ENDPOINTS = {
     "/readyz": "readyz",
     "/metrics": "metrics",
 }
+CLIENT_CLOSED_REQUEST = 499
+_MODEL_PATHS = ("/v1/models/", "/models/")
 _TRACED = frozenset({"chat", "embeddings", "models"})
 _UNLOGGED = frozenset({"healthz", "readyz", "metrics"})
 
@@ -41,6 +50,7 @@ class RequestState:
     error_code: str | None = None
     stream: bool = False
     extra_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    caller: Caller | None = None  # once authenticated
 
 
 def request_state(scope: Scope) -> RequestState:
@@ -70,7 +80,7 @@ class RequestMiddleware:
             return
         started = time.perf_counter()
         path: str = scope["path"]
-        endpoint = ENDPOINTS.get(path) or ("admin" if path.startswith("/admin/") else "other")
+        endpoint = ENDPOINTS.get(path) or _endpoint_of(path)
         request_id = _request_id(scope)
         state = RequestState(request_id, Trace(request_id, method=scope["method"], endpoint=endpoint))
         scope["aigw"] = state
@@ -88,6 +98,8 @@ class RequestMiddleware:
             self.metrics.in_flight.inc()
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            status = CLIENT_CLOSED_REQUEST  # nobody is left to answer
         finally:
             elapsed = time.perf_counter() - started
             if self.metrics.enabled:
@@ -141,6 +153,12 @@ def _log_fields(state: RequestState, scope: Scope, status: int, elapsed: float) 
     if state.error_code:
         fields["error_code"] = state.error_code
     return fields
+
+
+def _endpoint_of(path: str) -> str:
+    if path.startswith("/admin/"):
+        return "admin"
+    return "models" if path.startswith(_MODEL_PATHS) else "other"
 
 
 def _request_id(scope: Scope) -> str:

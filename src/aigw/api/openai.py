@@ -1,4 +1,5 @@
-"""The OpenAI-compatible endpoints: chat completions (plain and SSE), embeddings, models."""
+"""The OpenAI-compatible endpoints: chat completions (plain and SSE), embeddings, models (the
+list, and one model by id: `client.models.retrieve`)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from aigw.api.bodies import chat_request, embedding_request, read_json
+from aigw.api.bodies import MAX_NAME_CHARS, chat_request, embedding_request, read_json
 from aigw.api.middleware import RequestState, request_state
 from aigw.cache import CacheControl
-from aigw.errors import GatewayError, ProviderError, gateway_error_from
+from aigw.errors import GatewayError, NotFoundError, ProviderError, gateway_error_from
 from aigw.gateway import Gateway
 from aigw.normalize.metadata import answer_headers
 from aigw.policy.caller import Caller
@@ -68,6 +69,22 @@ async def models(request: Request) -> Response:
     request.app.state.auth.authenticate(request)
     data = await gateway.orchestrator.list_models()
     return Response(orjson.dumps({"object": "list", "data": data}), media_type="application/json")
+
+
+async def model(request: Request) -> Response:
+    """One model object, as OpenAI's `GET /v1/models/{model}` answers; ids may hold slashes."""
+    gateway = _gateway(request)
+    request.app.state.auth.authenticate(request)
+    wanted: str = request.path_params["model"]
+    if len(wanted) <= MAX_NAME_CHARS:
+        for entry in await gateway.orchestrator.list_models():
+            if entry["id"] == wanted:
+                return Response(orjson.dumps(entry), media_type="application/json")
+    raise NotFoundError(
+        f"The model '{wanted[:MAX_NAME_CHARS]}' does not exist or is not served by this gateway",
+        param="model",
+        code="model_not_found",
+    )
 
 
 def _json(result: AIResponse, headers: dict[str, str], state: RequestState) -> Response:
@@ -126,6 +143,8 @@ def routes() -> list[Route]:
     chat = Route("/v1/chat/completions", chat_completions, methods=["POST"])
     emb = Route("/v1/embeddings", embeddings, methods=["POST"])
     listing = Route("/v1/models", models, methods=["GET"])
+    one = Route("/v1/models/{model:path}", model, methods=["GET"])  # not a fast-path key: FastAPI's router serves it
     # The same endpoints without the /v1 prefix, for clients configured with a bare base URL.
-    bare = [Route(r.path.removeprefix("/v1"), r.endpoint, methods=list(r.methods or ())) for r in (chat, emb, listing)]
-    return [chat, emb, listing, *bare]
+    ours = (chat, emb, listing, one)
+    bare = [Route(r.path.removeprefix("/v1"), r.endpoint, methods=list(r.methods or ())) for r in ours]
+    return [*ours, *bare]

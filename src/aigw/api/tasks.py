@@ -25,6 +25,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from aigw.api.deps import CallerDep, GatewayDep
+from aigw.api.gateway_route import GatewayRoute
 from aigw.api.middleware import request_state
 from aigw.cache import CacheControl
 from aigw.catalog.filters import check_filters
@@ -34,7 +35,7 @@ from aigw.tasks.assisted import IntelligentRequest
 from aigw.tasks.recommend import RecommendRequest
 from aigw.tasks.search import SearchRequest
 
-router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+router = APIRouter(prefix="/v1/tasks", tags=["tasks"], route_class=GatewayRoute)
 MAX_K = 100
 LOCALE = r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$"  # a BCP 47 language tag
 
