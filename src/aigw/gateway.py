@@ -23,6 +23,7 @@ from aigw.control.service import ControlPlane
 from aigw.control.state import ControlState
 from aigw.control.sync import ControlSync
 from aigw.errors import NotFoundError
+from aigw.fallbacks import local_embeddings
 from aigw.observability.metrics import GatewayMetrics
 from aigw.observability.tracing import Trace, TraceStore
 from aigw.orchestrator import Orchestrator
@@ -54,6 +55,7 @@ from aigw.tasks.search import CatalogTasks, ItemsNotFound, SearchOutcome, Search
 
 log = logging.getLogger("aigw")
 PYTHON_CALLER = Caller("python", is_admin=True)
+_WARM_VECTORS_BOUND_S = 60.0  # reading stored vectors takes about a second; a failed read must not hold the start
 TaskRequest = SearchRequest | IntelligentRequest | RecommendRequest
 USE_CACHE = CacheControl()  # the embedding application is the gateway's owner
 
@@ -183,6 +185,7 @@ class Gateway:
             await client.provider.start()
         await self.sync.start()
         await self._choose_vector_index()
+        await self._warm_catalog()
         if self.control.policy.routing is not None:  # a provider configuration stored in the database
             self._routing_wanted = self.control.policy.routing
             if not await self._try_routing(self._routing_wanted, attempt=0):  # serve on; retry in the background
@@ -191,6 +194,25 @@ class Gateway:
         await self.spend.flush()  # spend spooled by an earlier run reaches the database first
         await self.seed_budgets()
         self.ready = True
+
+    async def _warm_catalog(self) -> None:
+        """Build every collection's index before serving. Where every item's local embedding is stored
+        (`aigw collections load` stores them), wait for the local vectors as well (the time it takes
+        to read them), so the first search is answered by them and not by fuzzy matches; vectors that
+        must still be computed are made in the background, as before, without delaying the start."""
+        model = local_embeddings.MODEL_NAME if local_embeddings.available() else None
+        for name in list(self.control.catalog_versions):
+            try:
+                loaded = await self.catalog.get(name)
+                if model is None or await catalog_rows.items_without_embedding(self.database, name, model):
+                    continue
+                async with asyncio.timeout(_WARM_VECTORS_BOUND_S):
+                    while loaded.local is None:
+                        await asyncio.sleep(0.05)
+            except Exception as exc:  # a collection that cannot be warmed is built at its first search
+                log.warning(
+                    "catalog not warmed before serving", extra={"collection": name, "error": type(exc).__name__}
+                )
 
     async def _choose_vector_index(self) -> None:
         wanted = self.settings.vector_index

@@ -169,6 +169,24 @@ async def load_embeddings(database: Database, name: str, model: str) -> dict[str
     return {r.item_id: (r.content_hash, r.vector) for r in rows}
 
 
+async def items_without_embedding(database: Database, name: str, model: str) -> int:
+    """How many items of the collection have no stored embedding of their current text by `model`."""
+    embedding = sa.and_(
+        ItemEmbedding.collection == CatalogItem.collection,
+        ItemEmbedding.item_id == CatalogItem.id,
+        ItemEmbedding.model == model,
+        ItemEmbedding.content_hash == CatalogItem.content_hash,
+    )
+    query = (
+        sa.select(sa.func.count())
+        .select_from(CatalogItem)
+        .outerjoin(ItemEmbedding, embedding)
+        .where(CatalogItem.collection == name, ItemEmbedding.item_id.is_(None))
+    )
+    async with database.engine.connect() as conn:
+        return int(await conn.scalar(query) or 0)
+
+
 async def store_embeddings(database: Database, name: str, model: str, rows: Sequence[tuple[str, str, bytes]]) -> int:
     """Keep embeddings (item id, content hash, float32 bytes) made by `model`, replacing older ones."""
     if not rows:
