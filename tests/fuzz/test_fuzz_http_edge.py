@@ -40,7 +40,7 @@ HOSTILE = {
     "unknown version": b"GET /healthz HTTP/9.9\r\nHost: gw\r\n\r\n",
     "binary request line": b"\x00\xff\xfe\xfd\r\n\r\n",
     "huge method": b"A" * 10_000 + b" / HTTP/1.1\r\nHost: gw\r\n\r\n",
-    "absolute url": b"GET http://169.254.169.254/latest HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n",
+    "absolute url": b"GET http://127.0.0.1:9/latest HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n",
     "long path": get(b"/" + b"a" * 100_000),
     "long path of pii": get(PII_PATH),
     "long api path of pii": get(b"/v1/collections/" + PII_PATH[4:] + b"/items"),
