@@ -259,7 +259,12 @@ class Gateway:
         self, task: str, request: TaskRequest, caller: Caller, trace: Trace, cache: CacheControl = USE_CACHE
     ) -> TaskAnswer:
         """One task call (HTTP and Python API alike), through the response cache; 404 for a missing
-        collection, or when none of the given items is in it."""
+        collection, or when none of the given items is in it.
+
+        The caller's request limits (per key, per user, per IP) count the task call once, before any
+        work on it, a cached answer too; its own provider calls then skip them and count their
+        tokens against the key's token limit (see `orchestrator`)."""
+        limits = await self.policy.admit_limits(self.policy.request_limits(caller), trace)
 
         def work() -> Awaitable[SearchOutcome]:
             if isinstance(request, SearchRequest):
@@ -282,6 +287,7 @@ class Gateway:
             ) from None
         trace.attrs["served_by"] = answer.served_by
         trace.attrs["cache"] = answer.cache
+        answer.rate_limits = limits
         return answer
 
     async def semantic_search(
@@ -447,6 +453,7 @@ class Gateway:
         await self.cache.close()
         await self.provider_vectors.close()
         await self.catalog.close()
+        self.tasks.workers.close()
         await self.costs.close()
         await self.spend.close()
         await self.sync.close()

@@ -40,6 +40,7 @@ from rapidfuzz import fuzz
 
 from aigw.catalog.filters import matches
 from aigw.catalog.item import Hit, Item
+from aigw.fallbacks.cancellation import CHECK_EVERY, Cancellation, check
 from aigw.fallbacks.lexicon import Lexicon, edit_budget, similarity
 from aigw.fallbacks.synonyms import SYNONYMS_FILE as SYNONYMS_FILE
 from aigw.fallbacks.synonyms import SynonymTable, load_synonyms
@@ -114,6 +115,7 @@ class FuzzyIndex:
         *,
         synonyms: Mapping[str, Sequence[str]] | None = None,
         field_weights: Mapping[str, float] | None = None,
+        cancel: Cancellation | None = None,
     ) -> None:
         self._fields = _normalised_weights(field_weights or {})
         self._synonyms = SynonymTable.build(load_synonyms(synonyms))
@@ -127,16 +129,18 @@ class FuzzyIndex:
         self._lexicon: Lexicon | None = None  # built on the first search, then kept up to date
         self._vocabulary_changes: set[str] = set()  # terms added or removed since the lexicon was last updated
         self._expansions: dict[tuple[str, bool], dict[str, float]] = {}  # cleared by every write
-        self.upsert(items)
+        self.upsert(items, cancel=cancel)
 
     def __len__(self) -> int:
         return len(self._doc_of)
 
-    def upsert(self, items: Iterable[Item]) -> None:
-        """Add items, replacing any with the same id."""
+    def upsert(self, items: Iterable[Item], *, cancel: Cancellation | None = None) -> None:
+        """Add items, replacing any with the same id (`cancel` stops it between items: see `cancellation`)."""
         with self._lock:
             self._expansions.clear()
-            for item in items:
+            for count, item in enumerate(items):
+                if count % CHECK_EVERY == 0:
+                    check(cancel)
                 doc = self._doc_of.get(item.id)
                 if doc is None:
                     doc = self._allocate(item.id)
@@ -159,16 +163,19 @@ class FuzzyIndex:
                     removed += 1
         return removed
 
-    def search(self, query: str, k: int = 10, filters: Mapping[str, Any] | None = None) -> list[Hit]:
-        """The `k` best items for `query` whose metadata match `filters`, best first, scores in [0, 1]."""
+    def search(
+        self, query: str, k: int = 10, filters: Mapping[str, Any] | None = None, *, cancel: Cancellation | None = None
+    ) -> list[Hit]:
+        """The `k` best items for `query` whose metadata match `filters`, best first, scores in [0, 1].
+        `cancel` stops it between query words, slots and filtered items (WorkCancelled)."""
         if k <= 0 or not query.strip():
             return []
         with self._lock:
-            slots = [s for s in self._plan(query) if s.weight > 0]
+            slots = [s for s in self._plan(query, cancel) if s.weight > 0]
             if not slots:
                 return []
-            scores = self._score(slots)
-            pool = self._best_matching(scores, filters or {}, max(3 * k, _MIN_POOL))
+            scores = self._score(slots, cancel)
+            pool = self._best_matching(scores, filters or {}, max(3 * k, _MIN_POOL), cancel)
             return self._rerank(pool, scores, query, k)
 
     # ------------------------------------------------------------------------------------------ indexing
@@ -241,10 +248,13 @@ class FuzzyIndex:
 
     # ------------------------------------------------------------------------------------------ query plan
 
-    def _plan(self, query: str) -> list[_Slot]:
+    def _plan(self, query: str, cancel: Cancellation | None = None) -> list[_Slot]:
         """One slot per query word, or per phrase where words form a synonym key or a known compound."""
         terms = extract_terms(query)[:_MAX_QUERY_TERMS]
-        expansions = [self._expand(t, last=i == len(terms) - 1) for i, t in enumerate(terms)]
+        expansions = []
+        for i, term in enumerate(terms):
+            check(cancel)
+            expansions.append(self._expand(term, last=i == len(terms) - 1))
         keys = [self._synonym_words(t, e) for t, e in zip(terms, expansions, strict=True)]
         slots: list[_Slot] = []
         i = 0
@@ -359,11 +369,12 @@ class FuzzyIndex:
 
     # ------------------------------------------------------------------------------------------ scoring
 
-    def _score(self, slots: list[_Slot]) -> dict[int, float]:
+    def _score(self, slots: list[_Slot], cancel: Cancellation | None = None) -> dict[int, float]:
         """Item -> weighted mean of its slot scores; only items matching some slot appear."""
         total = sum(s.weight for s in slots)
         scores: dict[int, float] = {}
         for slot in slots:
+            check(cancel)
             share = slot.weight / total
             for doc, value in self._slot_scores(slot).items():
                 scores[doc] = scores.get(doc, 0.0) + share * value
@@ -411,11 +422,13 @@ class FuzzyIndex:
 
     # ------------------------------------------------------------------------------------------ ranking
 
-    def _best_matching(self, scores: dict[int, float], filters: Mapping[str, Any], n: int) -> list[int]:
+    def _best_matching(
+        self, scores: dict[int, float], filters: Mapping[str, Any], n: int, cancel: Cancellation | None = None
+    ) -> list[int]:
         """The `n` best-scored items that match `filters`, in order (score, then id).
 
-        Filters are checked in rank order: first on the best 4n candidates, and only if too few of those pass,
-        on the rest of a full sort.
+        Filters are checked in rank order on the best 4n candidates first; only if too few of those pass, on
+        all the others, of which the best that pass are then taken.
         """
 
         def order(doc: int) -> tuple[float, str]:
@@ -427,12 +440,16 @@ class FuzzyIndex:
         picked = [doc for doc in window if matches(self._metadata(doc), filters)]
         if len(picked) >= n or len(window) == len(scores):
             return picked[:n]
-        for doc in sorted(scores, key=order)[len(window) :]:
-            if matches(self._metadata(doc), filters):
-                picked.append(doc)
-                if len(picked) == n:
-                    break
-        return picked
+        # Every item outside the window ranks after those in it: filter them all (checking for
+        # cancellation on the way), then rank only those that pass, not a sort of every scored item.
+        in_window = set(window)
+        passing = []
+        for count, doc in enumerate(scores):
+            if count % CHECK_EVERY == 0:
+                check(cancel)
+            if doc not in in_window and matches(self._metadata(doc), filters):
+                passing.append(doc)
+        return picked + heapq.nsmallest(n - len(picked), passing, key=order)
 
     def _rerank(self, pool: list[int], scores: Mapping[int, float], query: str, k: int) -> list[Hit]:
         """Blend in a token_set_ratio bonus on the pool, then order by (score, id)."""

@@ -35,6 +35,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from aigw.fallbacks.cancellation import Cancellation, check
+
 log = logging.getLogger("aigw.fallbacks")
 
 MODEL_NAME = "all-MiniLM-L6-v2-int8"
@@ -72,8 +74,11 @@ class LocalEmbedder:
         self._session = _load_session(model_path, threads)
         self._token_types = any(i.name == "token_type_ids" for i in self._session.get_inputs())
 
-    def embed(self, texts: Sequence[str], batch_size: int = 32) -> NDArray[np.float32]:
-        """float32 (len(texts), dimensions), rows L2-normalised, in the order of `texts`. Blocks: see the module doc."""
+    def embed(
+        self, texts: Sequence[str], batch_size: int = 32, *, cancel: Cancellation | None = None
+    ) -> NDArray[np.float32]:
+        """float32 (len(texts), dimensions), rows L2-normalised, in the order of `texts`. Blocks: see the module doc;
+        `cancel` stops it between batches (WorkCancelled)."""
         if isinstance(texts, str):
             raise TypeError("embed takes a sequence of texts, not one string")
         if batch_size < 1:
@@ -82,6 +87,7 @@ class LocalEmbedder:
         out = np.empty((len(token_ids), self.dimensions), dtype=np.float32)
         order = sorted(range(len(token_ids)), key=lambda i: len(token_ids[i]))
         for start in range(0, len(order), batch_size):
+            check(cancel)
             rows = order[start : start + batch_size]
             out[rows] = self._run([token_ids[i] for i in rows])
         return out

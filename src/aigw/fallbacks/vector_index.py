@@ -32,6 +32,7 @@ from numpy.typing import ArrayLike, NDArray
 from aigw.catalog.filters import matches
 from aigw.catalog.item import Hit
 from aigw.catalog.vectors import check_batch, unit_rows, unit_score
+from aigw.fallbacks.cancellation import CHECK_EVERY, Cancellation, check
 
 _MIN_CAPACITY = 64
 _WIDEN = 4  # candidates checked against filters per result wanted, and the factor the window grows by
@@ -99,8 +100,16 @@ class VectorIndex:
             row = self._rows.get(id)
             return None if row is None else self._matrix[row].copy()
 
-    def search(self, vector: ArrayLike, k: int = 10, filters: Mapping[str, Any] | None = None) -> list[Hit]:
-        """The k items most similar to `vector` whose metadata matches `filters`, best first."""
+    def search(
+        self,
+        vector: ArrayLike,
+        k: int = 10,
+        filters: Mapping[str, Any] | None = None,
+        *,
+        cancel: Cancellation | None = None,
+    ) -> list[Hit]:
+        """The k items most similar to `vector` whose metadata matches `filters`, best first; `cancel` stops a
+        filtered pass between items (WorkCancelled)."""
         if k < 0:
             raise ValueError(f"k must not be negative, not {k}")
         query = self._normalise(vector, rows=None)[0]
@@ -108,7 +117,7 @@ class VectorIndex:
             if k == 0 or not self._rows:
                 return []
             rows, scores = self._scores(query)
-            best = self._filtered_top(rows, scores, k, filters) if filters else self._top(rows, scores, k)
+            best = self._filtered_top(rows, scores, k, filters, cancel) if filters else self._top(rows, scores, k)
             return [Hit(id=self._id(row), score=unit_score(score)) for row, score in best]
 
     # -- storage --------------------------------------------------------------------------------------------
@@ -169,7 +178,9 @@ class VectorIndex:
             ranked.sort(key=lambda pair: (-pair[1], self._id(pair[0])))
         return ranked[:k]
 
-    def _filtered_top(self, rows: Rows, scores: Scores, k: int, filters: Mapping[str, Any]) -> list[tuple[int, float]]:
+    def _filtered_top(
+        self, rows: Rows, scores: Scores, k: int, filters: Mapping[str, Any], cancel: Cancellation | None
+    ) -> list[tuple[int, float]]:
         """The k best whose metadata matches: checked in score order over a window that widens until enough pass."""
         found: list[tuple[int, float]] = []
         checked = 0
@@ -183,6 +194,11 @@ class VectorIndex:
             checked = window
             window *= _WIDEN
         # Ranking a window this wide would cost more than one pass over everything with the filter.
-        keep = [i for i, row in enumerate(rows.tolist()) if matches(self._metadata[row], filters)]
+        keep = []
+        for i, row in enumerate(rows.tolist()):
+            if i % CHECK_EVERY == 0:
+                check(cancel)
+            if matches(self._metadata[row], filters):
+                keep.append(i)
         picked = np.asarray(keep, dtype=np.intp)
         return self._top(rows[picked], scores[picked], k)

@@ -14,7 +14,6 @@ out of time is skipped, and the answer says which and why (`intent.reason`, `rer
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -164,6 +163,7 @@ class AssistedTasks:
             return cached[1]
         declared = collection.settings.get("filters")
         items = list(collection.items.values())
-        specs = await asyncio.to_thread(field_specs, items, declared if isinstance(declared, Mapping) else None)
+        declared_specs = declared if isinstance(declared, Mapping) else None
+        specs = await self.tasks.workers.run(lambda _: field_specs(items, declared_specs))
         self._specs[collection.name] = (collection.version, specs)
         return specs

@@ -20,10 +20,11 @@ class TaskAnswer:
     body: dict[str, Any]
     cache: str  # "hit", "miss" or "bypass"
     served_by: str
+    rate_limits: dict[str, str] = dataclasses.field(default_factory=dict)  # x-ratelimit-* of the task call
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"x-aigw-served-by": self.served_by, CACHE_HEADER: self.cache}
+        return {**self.rate_limits, "x-aigw-served-by": self.served_by, CACHE_HEADER: self.cache}
 
 
 class TaskCache:

@@ -4,12 +4,15 @@ The control-plane sync keeps every collection's version (`ControlState.catalog_v
 compares it with the version its index was built from, so a change made on any replica reaches
 this one within a poll interval (at once with Redis or PostgreSQL notifications). Building reads
 the collection once and runs in a worker thread: the event loop keeps serving meanwhile, and
-concurrent searches of a stale collection wait for one rebuild, not one each.
+concurrent searches of a stale collection wait for one rebuild, not one each. The build belongs to
+the collection, not to the search that started it: a search that gives up (its deadline, its
+client gone) leaves it running for the next one, so giving up never starts a build again. A build
+that a newer version supersedes, or that `close` ends, stops between items (`fallbacks.cancellation`).
 
 The fuzzy index is ready when `get` returns. Local embeddings follow in the background: stored ones
 are reused when their text has not changed, missing ones are computed in batches in a worker thread
 and written back, so a restart does not compute them again; until then the local path says
-`index_building`.
+`index_building`. A newer version of the collection stops the older one's embedding between batches.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from aigw.catalog.item import Item
 from aigw.fallbacks import local_embeddings
+from aigw.fallbacks.cancellation import Cancellation
 from aigw.fallbacks.fuzzy import FuzzyIndex
 from aigw.fallbacks.vector_index import VectorIndex
 from aigw.store import catalog as rows
@@ -47,6 +52,19 @@ class CollectionNotFound(LookupError):
     pass
 
 
+@dataclass(slots=True)
+class _Work:
+    """Background work for one version of a collection, and how to stop its thread."""
+
+    version: int
+    task: asyncio.Task[Any]
+    cancellation: Cancellation
+
+    def stop(self) -> None:
+        self.cancellation.cancel()
+        self.task.cancel()
+
+
 class CatalogIndexes:
     def __init__(
         self, database: Database, versions: Callable[[], dict[str, int]], shared: Callable[[], bool] = lambda: False
@@ -55,8 +73,8 @@ class CatalogIndexes:
         self._shared = shared  # vectors in pgvector, shared by the replicas (see tasks.vector_store)
         self._versions = versions
         self._loaded: dict[str, LoadedCollection] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._builds: dict[str, _Work] = {}  # the index build under way, per collection
+        self._fills: dict[str, _Work] = {}  # the local embeddings under way, per collection
 
     async def get(self, name: str) -> LoadedCollection:
         """The collection's index, rebuilt first if the collection changed; CollectionNotFound if there is none."""
@@ -67,44 +85,62 @@ class CatalogIndexes:
         current = self._loaded.get(name)
         if current is not None and current.version == wanted:
             return current
-        async with self._locks.setdefault(name, asyncio.Lock()):
-            current = self._loaded.get(name)
-            if current is None or current.version != wanted:
-                current = await self._build(name, wanted)
-                self._loaded[name] = current
-        return current
+        build = self._builds.get(name)
+        if build is None or build.version != wanted:
+            if build is not None:
+                build.stop()  # an older version: nobody wants it any more
+            cancellation = Cancellation()
+            build = _Work(wanted, asyncio.create_task(self._build(name, wanted, cancellation)), cancellation)
+            build.task.add_done_callback(_retrieved)  # a failure all its waiters gave up on is not logged as lost
+            self._builds[name] = build
+        return await asyncio.shield(build.task)  # a waiter that gives up leaves the build to the next
 
-    async def _build(self, name: str, version: int) -> LoadedCollection:
-        found = await rows.get_collection(self.database, name)
-        stored = await rows.load_items(self.database, name)
-        settings = dict(found["settings"]) if found else {}
-        weights = settings.get("field_weights")
-        synonyms = settings.get("synonyms")
-        fuzzy = await asyncio.to_thread(
-            FuzzyIndex,
-            [s.item for s in stored],
-            synonyms=synonyms if isinstance(synonyms, dict) else None,
-            field_weights=weights if isinstance(weights, dict) else None,
-        )
+    async def _build(self, name: str, version: int, cancellation: Cancellation) -> LoadedCollection:
+        try:
+            found = await rows.get_collection(self.database, name)
+            stored = await rows.load_items(self.database, name)
+            settings = dict(found["settings"]) if found else {}
+            weights = settings.get("field_weights")
+            synonyms = settings.get("synonyms")
+            fuzzy = await asyncio.to_thread(
+                FuzzyIndex,
+                [s.item for s in stored],
+                synonyms=synonyms if isinstance(synonyms, dict) else None,
+                field_weights=weights if isinstance(weights, dict) else None,
+                cancel=cancellation,
+            )
+        finally:
+            if self._builds.get(name) is not None and self._builds[name].cancellation is cancellation:
+                del self._builds[name]
         log.info("catalog index built", extra={"collection": name, "items": len(stored), "version": version})
         loaded = LoadedCollection(name, version, {s.item.id: s.item for s in stored}, fuzzy, None, settings)
+        self._loaded[name] = loaded
         if local_embeddings.available():
-            task = asyncio.create_task(self._fill_local(loaded, stored))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._fill(loaded, stored)
         return loaded
 
-    async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+    def _fill(self, loaded: LoadedCollection, stored: list[rows.StoredItem]) -> None:
+        earlier = self._fills.pop(loaded.name, None)
+        if earlier is not None:
+            earlier.stop()  # the embeddings of an older version would only be thrown away
+        cancellation = Cancellation()
+        task = asyncio.create_task(self._fill_local(loaded, stored, cancellation))
+        self._fills[loaded.name] = _Work(loaded.version, task, cancellation)
 
-    async def _fill_local(self, loaded: LoadedCollection, stored: list[rows.StoredItem]) -> None:
+    async def close(self) -> None:
+        works = [*self._builds.values(), *self._fills.values()]
+        for work in works:
+            work.stop()
+        await asyncio.gather(*(work.task for work in works), return_exceptions=True)
+
+    async def _fill_local(
+        self, loaded: LoadedCollection, stored: list[rows.StoredItem], cancellation: Cancellation
+    ) -> None:
         """Local embeddings of every item, in the background: the local path is `index_building` meanwhile."""
         try:
             embedder = await asyncio.to_thread(local_embeddings.get_embedder)
             if embedder is not None:
-                loaded.local = await self._local_vectors(loaded.name, stored, embedder)
+                loaded.local = await self._local_vectors(loaded.name, stored, embedder, cancellation)
         except Exception as exc:  # the model failed or the database is away: the fuzzy path still serves
             log.warning(
                 "local embeddings of a collection failed",
@@ -112,7 +148,11 @@ class CatalogIndexes:
             )
 
     async def _local_vectors(
-        self, name: str, stored: list[rows.StoredItem], embedder: local_embeddings.LocalEmbedder
+        self,
+        name: str,
+        stored: list[rows.StoredItem],
+        embedder: local_embeddings.LocalEmbedder,
+        cancellation: Cancellation,
     ) -> VectorSearch | None:
         model = embedder.name
         build = VectorBuild(self.database, name, model, shared=self._shared(), dimensions=embedder.dimensions)
@@ -125,8 +165,14 @@ class CatalogIndexes:
         missing = [s for s in needed if saved.get(s.item.id, ("",))[0] != s.content_hash]
         for start in range(0, len(missing), _EMBED_BATCH):
             batch = missing[start : start + _EMBED_BATCH]
-            vectors = (await asyncio.to_thread(embedder.embed, [s.item.text for s in batch])).astype(np.float32)
+            texts = [s.item.text for s in batch]
+            vectors = (await asyncio.to_thread(embedder.embed, texts, cancel=cancellation)).astype(np.float32)
             await build.add(batch, vectors)
             made = [(s.item.id, s.content_hash, v.tobytes()) for s, v in zip(batch, vectors, strict=True)]
             await rows.store_embeddings(self.database, name, model, made)
         return build.result() or (InProcessVectors(VectorIndex(embedder.dimensions)) if not build.shared else None)
+
+
+def _retrieved(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()

@@ -1,10 +1,11 @@
 """One LLM step of a task (intent extraction, reranking, explanations): a versioned template whose
 answer must match a JSON schema, within the time the task has left.
 
-The call goes through the orchestrator like any chat call, so the caller's rate limits, budgets,
+The call goes through the orchestrator like any chat call, so the caller's budgets, token limit,
 PII policy and the circuit breaker apply, and the normalizer checks the schema (asking once for a
-repair). A step that cannot answer raises `StepFailed` with the same reasons the fallback chain
-gives (`flag_off`, `circuit_open`, `timeout`, `budget` ...): the task goes on without it and says why.
+repair); the caller's request limits counted the task call once (`gateway.run_task`), not each
+step. A step that cannot answer raises `StepFailed` with the same reasons the fallback chain gives
+(`flag_off`, `circuit_open`, `timeout`, `budget` ...): the task goes on without it and says why.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ async def ask_json(
     )
     try:
         async with asyncio.timeout(timeout_s):
-            answer = await orchestrator.chat(request, caller, trace, CallInfo())
+            answer = await orchestrator.chat(request, caller, trace, CallInfo(), within_task=True)
     except TimeoutError:
         raise StepFailed("timeout") from None
     except GatewayError as error:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from aigw.catalog.item import Hit
+from aigw.fallbacks.cancellation import Cancellation
 from aigw.fallbacks.fuzzy import words
 from aigw.tasks.catalog_index import LoadedCollection
 from aigw.tasks.vector_store import VectorSearch
@@ -53,13 +54,15 @@ async def by_vectors(index: VectorSearch, request: RecommendRequest) -> list[Hit
     return mmr(pool, request.k, request.diversity, similarity)
 
 
-def by_words(collection: LoadedCollection, request: RecommendRequest) -> list[Hit]:
-    """The given items' words as a fuzzy query, diversified by shared words."""
+def by_words(collection: LoadedCollection, request: RecommendRequest, cancel: Cancellation | None = None) -> list[Hit]:
+    """The given items' words as a fuzzy query, diversified by shared words (`cancel`: see `fallbacks.cancellation`)."""
     texts = [collection.items[i].text for i in request.item_ids if i in collection.items]
     query = " ".join(" ".join(texts).split()[:QUERY_WORDS])
     if not query:
         return []
-    pool = collection.fuzzy.search(query, request.k * POOL_FACTOR + len(request.item_ids), request.filters)
+    pool = collection.fuzzy.search(
+        query, request.k * POOL_FACTOR + len(request.item_ids), request.filters, cancel=cancel
+    )
     pool = [hit for hit in pool if hit.id not in request.item_ids]
     bags = {hit.id: set(words(collection.items[hit.id].text)) for hit in pool if hit.id in collection.items}
 

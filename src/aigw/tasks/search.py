@@ -11,11 +11,13 @@ is the answer). A path is skipped with a reason: `flag_off`, `circuit_open`, `ti
 `rate_limited`, `provider_error`, `index_building`, `not_installed`, `deadline`, `no_provider` (only
 the `stub` serves the model: its vectors mean nothing). The provider path
 gets the deadline less what the local paths need, so a fallback still answers in time.
+
+The local paths' CPU work runs on the bounded `TaskWorkers` threads, and stops when the deadline
+passes (`fallbacks.cancellation`): a search that ran out of time does not keep a core busy.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ import numpy as np
 from aigw.catalog.item import Hit
 from aigw.errors import GatewayError
 from aigw.fallbacks import local_embeddings
+from aigw.fallbacks.cancellation import Cancellation
 from aigw.observability.tracing import Trace
 from aigw.orchestrator import Orchestrator
 from aigw.policy.caller import Caller
@@ -35,6 +38,7 @@ from aigw.tasks.llm_step import skip_reason
 from aigw.tasks.provider_vectors import ProviderVectors
 from aigw.tasks.recommend import RecommendRequest, by_vectors, by_words
 from aigw.tasks.vector_store import VectorSearch
+from aigw.tasks.workers import TaskWorkers
 from aigw.types import AIResponse, CallInfo, EmbeddingRequest, TaskKind
 
 # Embedding a whole catalog is the gateway's work, not the searching key's: it counts against the
@@ -85,8 +89,10 @@ class CatalogTasks:
         order: Callable[[], Sequence[str]],
         fallback_enabled: bool = True,
         deadline_s: float = 2.0,
+        workers: TaskWorkers | None = None,
     ) -> None:
         self.indexes = indexes
+        self.workers = workers or TaskWorkers()
         self.provider_vectors = provider_vectors
         self.orchestrator = orchestrator
         self._embedding_model = embedding_model
@@ -113,7 +119,7 @@ class CatalogTasks:
 
         async def attempt(path: str) -> list[Hit]:
             if path == "fuzzy":
-                return await asyncio.to_thread(by_words, collection, request)
+                return await self.workers.run(lambda cancel: by_words(collection, request, cancel))
             if path == "local_embeddings":
                 if not local_embeddings.available():
                     raise PathSkipped("not_installed")
@@ -180,14 +186,16 @@ class CatalogTasks:
         self, path: str, collection: LoadedCollection, request: SearchRequest, caller: Caller, trace: Trace
     ) -> list[Hit]:
         if path == "fuzzy":
-            return await asyncio.to_thread(_fuzzy_search, collection, request)
+            return await self.workers.run(lambda cancel: _fuzzy_search(collection, request, cancel))
         if path == "local_embeddings":
             if not local_embeddings.available():
                 raise PathSkipped("not_installed")
-            embedder = local_embeddings.get_embedder()
-            if embedder is None or collection.local is None:
+            if collection.local is None:  # before the embedder: loading it is the index build's work
                 raise PathSkipped("index_building")
-            vector = (await asyncio.to_thread(embedder.embed, [request.expanded]))[0]
+            embedder = local_embeddings.get_embedder()
+            if embedder is None:
+                raise PathSkipped("index_building")
+            vector = (await self.workers.run(lambda cancel: embedder.embed([request.expanded], cancel=cancel)))[0]
             return await collection.local.search(vector, request.k, request.filters)
         return await self._provider(collection, request, caller, trace)
 
@@ -209,7 +217,7 @@ class CatalogTasks:
 
     async def _embed(self, model: str, texts: Sequence[str], caller: Caller, trace: Trace) -> np.ndarray:
         answer: AIResponse = await self.orchestrator.embeddings(
-            EmbeddingRequest(model=model, input=list(texts)), caller, trace, CallInfo()
+            EmbeddingRequest(model=model, input=list(texts)), caller, trace, CallInfo(), within_task=True
         )
         data = sorted(answer.body.get("data") or [], key=lambda d: d.get("index", 0))
         if len(data) != len(texts):
@@ -217,11 +225,12 @@ class CatalogTasks:
         return np.asarray([d["embedding"] for d in data], dtype=np.float32)
 
 
-def _fuzzy_search(collection: LoadedCollection, request: SearchRequest) -> list[Hit]:
+def _fuzzy_search(collection: LoadedCollection, request: SearchRequest, cancel: Cancellation) -> list[Hit]:
     """The query's hits; with alternatives, each item keeps its best score over every wording."""
-    best = {hit.id: hit.score for hit in collection.fuzzy.search(request.query, request.k, request.filters)}
+    fuzzy = collection.fuzzy
+    best = {hit.id: hit.score for hit in fuzzy.search(request.query, request.k, request.filters, cancel=cancel)}
     for wording in request.alternatives:
-        for hit in collection.fuzzy.search(wording, request.k, request.filters):
+        for hit in fuzzy.search(wording, request.k, request.filters, cancel=cancel):
             best[hit.id] = max(best.get(hit.id, 0.0), hit.score * ALTERNATIVE_WEIGHT)
     ranked = sorted(best.items(), key=lambda pair: (-pair[1], pair[0]))[: request.k]
     return [Hit(item_id, score) for item_id, score in ranked]

@@ -1,0 +1,62 @@
+"""The context stage of a call: the request as it will leave (template, PII policy, token budget;
+see `context.builder`), with the key's settings over the gateway's policy. Templates follow the
+configuration: a changed set is swapped in on the next call (an invalid one keeps the previous)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aigw.context.builder import ContextBuilder, ContextPolicy, PreparedRequest
+from aigw.context.pii import PIIMode
+from aigw.context.templates import TemplateError
+from aigw.observability.metrics import GatewayMetrics
+from aigw.observability.tracing import Trace
+from aigw.policy.caller import Caller
+from aigw.policy.config import PolicyConfig
+from aigw.types import AIRequest, CallInfo
+
+log = logging.getLogger("aigw")
+TRIMMED_HEADER = "x-aigw-trimmed-messages"
+_PII_MODES = {mode.value: mode for mode in PIIMode}
+
+
+class Preparation:
+    def __init__(self, context: ContextBuilder, policy: Callable[[], PolicyConfig], metrics: GatewayMetrics) -> None:
+        self.context = context
+        self._policy = policy
+        self.metrics = metrics
+        self._templates_from: tuple[Any, Any] = ({}, {})  # the configuration the templates were built from
+
+    def prepare(self, request: AIRequest, caller: Caller, trace: Trace, info: CallInfo) -> PreparedRequest:
+        """Template, PII policy and token budget, as the key or the policy says."""
+        policy = self._policy()
+        if (
+            policy.prompt_templates is not self._templates_from[0]
+            or policy.template_versions is not self._templates_from[1]
+        ):
+            self._reload_templates(policy)
+        settings = caller.key.settings if caller.key is not None else {}
+        prepared = self.context.prepare(
+            request,
+            ContextPolicy(
+                pii_mode=_PII_MODES[settings.get("pii_mode") or policy.pii_mode],
+                max_prompt_tokens=settings.get("max_prompt_tokens") or policy.max_prompt_tokens,
+                overflow=settings.get("prompt_overflow") or policy.prompt_overflow,
+            ),
+            trace,
+        )
+        if prepared.pii_counts:
+            trace.attrs["pii"] = prepared.pii_counts  # types and counts, never values
+            self.metrics.observe_pii(prepared.pii_counts)
+        if prepared.trimmed_messages:
+            info.headers[TRIMMED_HEADER] = str(prepared.trimmed_messages)
+        return prepared
+
+    def _reload_templates(self, policy: PolicyConfig) -> None:
+        self._templates_from = (policy.prompt_templates, policy.template_versions)
+        try:
+            self.context.templates.replace(policy.prompt_templates, policy.template_versions)
+        except TemplateError as exc:
+            log.error("prompt templates in the configuration are invalid; keeping the previous ones: %s", exc)
