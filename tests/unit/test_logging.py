@@ -12,8 +12,15 @@ from typing import Any
 
 import pytest
 
-from aigw.observability.logging import ACCESS_LOGGER, AccessLog, BufferedHandler, JsonFormatter, LogSystem
-from aigw.observability.redact import LogRedactor
+from aigw.observability.logging import (
+    ACCESS_LOGGER,
+    MAX_ACCESS_FIELD,
+    AccessLog,
+    BufferedHandler,
+    JsonFormatter,
+    LogSystem,
+)
+from aigw.observability.redact import MAX_LOG_VALUE, LogRedactor
 
 SECRET = "sk-live-0123456789abcdef"
 EMAIL = "alice@example.com"
@@ -217,3 +224,62 @@ def test_access_log_scrubs_nested_fields(handler: BufferedHandler, stream: io.St
     handler.flush()
     raw = stream.getvalue()
     assert EMAIL not in raw and SECRET not in raw
+
+
+def test_queue_past_its_bound_drops_lines_and_says_how_many(stream: CountingStream) -> None:
+    h = BufferedHandler(stream, max_lines=5)
+    for i in range(12):
+        h.write_line(f'{{"n":{i}}}')
+    h.flush()
+    *kept, note = lines(stream)
+    assert kept == [{"n": i} for i in range(5)]
+    assert note["level"] == "warning" and note["logger"] == "aigw.logging"
+    assert note["dropped_lines"] == 7 and note["msg"].startswith("7 log lines dropped")
+    assert TS.match(note["ts"])
+    h.write_line('{"n":12}')
+    h.flush()
+    assert lines(stream)[-1] == {"n": 12}  # nothing dropped since: no second note
+    assert len(lines(stream)) == 7
+    h.close()
+
+
+def test_records_past_the_bound_are_dropped_too(stream: CountingStream, redactor: LogRedactor) -> None:
+    h = BufferedHandler(stream, max_lines=3)
+    h.setFormatter(JsonFormatter(redactor))
+    for i in range(10):
+        h.handle(logging.LogRecord("x", logging.INFO, __file__, 1, "line %d", (i,), None))
+    h.flush()
+    parsed = lines(stream)
+    assert [p["msg"] for p in parsed[:3]] == ["line 0", "line 1", "line 2"]
+    assert parsed[3]["dropped_lines"] == 7
+    h.close()
+
+
+def test_access_log_cuts_a_long_path_before_scrubbing_it(handler: BufferedHandler, stream: io.StringIO) -> None:
+    access = AccessLog(handler, LogRedactor())
+    path = "/v1/" + "a" * 100_000  # unbounded, the e-mail pattern spent 15 s on this
+    started = time.perf_counter()
+    access.write({"path": path, "model": "m\r\n" * 50_000, "status": 404})
+    assert time.perf_counter() - started < 0.05
+    handler.flush()
+    (line,) = lines(stream)
+    assert line["path"].startswith("/v1/aaaa") and line["path"].endswith("more chars]")
+    assert len(line["path"]) <= MAX_ACCESS_FIELD + 32
+    assert len(line["model"]) <= MAX_ACCESS_FIELD + 32
+    assert line["status"] == 404
+
+
+def test_access_log_never_keeps_half_an_email_at_the_cut(handler: BufferedHandler, stream: io.StringIO) -> None:
+    access = AccessLog(handler, LogRedactor())
+    for start in range(MAX_ACCESS_FIELD - 30, MAX_ACCESS_FIELD + 1):
+        access.write({"path": "/v1/x?" + "q" * start + f"&user={EMAIL}&" + "z" * 300})
+    handler.flush()
+    assert "alice" not in stream.getvalue()
+
+
+def test_long_log_messages_are_cut(logger: logging.Logger, handler: BufferedHandler, stream: io.StringIO) -> None:
+    logger.warning("upstream said: %s", "a" * 200_000, extra={"detail": "b" * 200_000})
+    handler.flush()
+    (line,) = lines(stream)
+    assert len(line["msg"]) < 2 * MAX_LOG_VALUE and len(line["detail"]) < 2 * MAX_LOG_VALUE
+    assert line["msg"].endswith("more chars]")

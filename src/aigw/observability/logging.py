@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import collections
+import functools
 import logging
 import sys
 import threading
@@ -25,6 +26,9 @@ _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) 
     "color_message",
 }
 
+
+MAX_QUEUED_LINES = 10_000  # ~3 MB of typical lines; a second of writer stall at 10,000 requests/s
+MAX_ACCESS_FIELD = 256  # characters of one access-log value (a path, a model name)
 
 _HEAD = frozenset({"ts", "level", "logger", "msg"})  # written by the formatter; extras cannot replace them
 
@@ -44,8 +48,7 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             fields["exc_type"] = record.exc_info[0].__name__
             fields["exc"] = self.formatException(record.exc_info)
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
-        head = {"ts": stamp, "level": record.levelname.lower(), "logger": record.name}
+        head = {"ts": _timestamp(record.created), "level": record.levelname.lower(), "logger": record.name}
         return orjson.dumps({**head, **scrub(fields, self.redactor)}).decode()
 
 
@@ -65,24 +68,34 @@ def scrub(value: Any, redactor: Redactor) -> Any:
 class BufferedHandler(logging.Handler):
     """Formats on the caller's thread (microseconds) and queues the line; a writer thread wakes
     every `interval` seconds and writes everything queued in one call. One wake-up per interval,
-    not per record: waking a thread per line costs far more than the line."""
+    not per record: waking a thread per line costs far more than the line.
 
-    def __init__(self, stream: IO[str], interval: float = 0.1) -> None:
+    The queue holds at most `max_lines`: when the writer cannot keep up (a stalled stderr, a flood
+    of requests), further lines are dropped and counted, and the next write says how many."""
+
+    def __init__(self, stream: IO[str], interval: float = 0.1, max_lines: int = MAX_QUEUED_LINES) -> None:
         super().__init__()
         self.stream = stream
         self.interval = interval
+        self.max_lines = max_lines
         self._lines: collections.deque[str] = collections.deque()
+        self._dropped = 0
+        self._dropped_lock = threading.Lock()  # taken only when dropping, never on the way in
         self._stop = threading.Event()
         self._writer: threading.Thread | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self._lines.append(self.format(record))
+            self.write_line(self.format(record))
         except Exception:
             self.handleError(record)
 
     def write_line(self, line: str) -> None:
-        self._lines.append(line)
+        if len(self._lines) < self.max_lines:
+            self._lines.append(line)
+        else:
+            with self._dropped_lock:
+                self._dropped += 1
 
     def start(self) -> None:
         if self._writer is None:
@@ -99,6 +112,10 @@ class BufferedHandler(logging.Handler):
         lines = []
         while self._lines:
             lines.append(self._lines.popleft())
+        with self._dropped_lock:
+            dropped, self._dropped = self._dropped, 0
+        if dropped:
+            lines.append(_dropped_line(dropped, self.max_lines))
         if lines:
             try:
                 self.stream.write("\n".join(lines) + "\n")
@@ -115,29 +132,55 @@ class BufferedHandler(logging.Handler):
         super().close()
 
 
+def _dropped_line(dropped: int, bound: int) -> str:
+    return orjson.dumps(
+        {
+            "ts": _timestamp(time.time()),
+            "level": "warning",
+            "logger": "aigw.logging",
+            "msg": f"{dropped} log lines dropped: more than {bound} were waiting to be written",
+            "dropped_lines": dropped,
+        }
+    ).decode()
+
+
+def _timestamp(now: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+
+
 class AccessLog:
     """The per-request log line, written without the stdlib logging machinery (a LogRecord costs
-    more than the whole line): fields are scrubbed, serialized and queued for the writer."""
+    more than the whole line): fields are scrubbed, serialized and queued for the writer.
+    Every string value (path, model, ids: all chosen by the caller) is cut to `field_limit`
+    characters before it is scrubbed, so a 100 KiB path costs what a short one does."""
 
-    def __init__(self, handler: BufferedHandler, redactor: Redactor, enabled: bool = True) -> None:
+    def __init__(
+        self, handler: BufferedHandler, redactor: LogRedactor, enabled: bool = True, field_limit: int = MAX_ACCESS_FIELD
+    ) -> None:
         self._handler = handler
-        self._redactor = redactor
+        self._clipped = redactor.clipped
+        self._nested = functools.partial(redactor.clipped, limit=field_limit)
+        self.field_limit = field_limit
         self.enabled = enabled
 
     def write(self, fields: dict[str, Any]) -> None:
         if not self.enabled:
             return
-        now = time.time()
         line: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z",
+            "ts": _timestamp(time.time()),
             "level": "info",
             "logger": ACCESS_LOGGER,
             "msg": "request",
         }
-        redact = self._redactor
         for key, value in fields.items():
-            if key not in line:
-                line[key] = value if value is None or isinstance(value, bool | int | float) else scrub(value, redact)
+            if key in line:
+                continue
+            if isinstance(value, str):
+                line[key] = self._clipped(value, self.field_limit)
+            elif value is None or isinstance(value, bool | int | float):
+                line[key] = value
+            else:
+                line[key] = scrub(value, self._nested)
         self._handler.write_line(orjson.dumps(line).decode())
 
 
