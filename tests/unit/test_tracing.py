@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
-from aigw.observability.tracing import Trace, TraceStore
+from aigw.observability.tracing import MAX_ATTRIBUTE_LENGTH, MAX_ATTRIBUTES, MAX_SPANS, Trace, TraceStore
 
 
 def make(request_id: str, status: str = "ok") -> Trace:
@@ -102,3 +103,77 @@ def test_summary_has_no_spans() -> None:
     assert "spans" not in summary
     assert summary["path"] == "/v1/embeddings"
     assert summary["duration_ms"] >= 0
+
+
+def test_traces_sharing_a_request_id_are_both_kept() -> None:
+    """`X-Request-ID` is the caller's: a second request with the same id must not replace the first."""
+    store = TraceStore(capacity=10)
+    first, other, second = make("same"), make("x"), make("same", "error")
+    for trace in (first, other, second):
+        store.add(trace)
+    assert len(store) == 3
+    assert store.get("same") is second
+    assert store.find_all("same") == [second, first]
+    assert store.recent() == [second, other, first]
+    assert store.find_all("nothing") == [] and store.get("nothing") is None
+
+
+def test_evicting_the_older_of_two_traces_keeps_the_newer() -> None:
+    store = TraceStore(capacity=2)
+    first, second, third = make("same"), make("same"), make("third")
+    for trace in (first, second, third):
+        store.add(trace)
+    assert store.find_all("same") == [second]
+    store.add(make("fourth"))
+    assert store.get("same") is None and store.find_all("same") == []
+    assert [t.request_id for t in store.recent()] == ["fourth", "third"]
+
+
+def test_one_id_flooding_the_store_stays_within_capacity() -> None:
+    store = TraceStore(capacity=50)
+    for _ in range(500):
+        store.add(make("flood"))
+    assert len(store) == 50 and len(store.find_all("flood")) == 50
+
+
+def test_stored_attributes_are_bounded() -> None:
+    """A model name of a megabyte must not be kept at full size in thousands of stored traces."""
+    huge = "m" * 1_000_000
+    trace = Trace("r" * 10_000, endpoint="chat", model=huge)
+    trace.attrs.update({f"a{i}": i for i in range(100)})
+    with trace.span("route", model=huge) as span:
+        span.set(routes=[huge] * 1000, pii={f"T{i}": i for i in range(100)}, nested=[[[["deep"]]]])
+        span.fail(huge)
+    store = TraceStore()
+    store.add(trace)
+    stored = store.recent()[0]
+    assert len(stored.request_id) <= MAX_ATTRIBUTE_LENGTH + 1
+    assert len(stored.attrs) <= MAX_ATTRIBUTES
+    assert len(stored.attrs["model"]) == MAX_ATTRIBUTE_LENGTH + 1
+    attrs = stored.spans[0].attrs
+    assert len(attrs["model"]) == MAX_ATTRIBUTE_LENGTH + 1 and len(attrs["error"]) == MAX_ATTRIBUTE_LENGTH + 1
+    assert len(attrs["routes"]) == MAX_ATTRIBUTES and all(len(r) == MAX_ATTRIBUTE_LENGTH + 1 for r in attrs["routes"])
+    assert len(attrs["pii"]) == MAX_ATTRIBUTES
+    assert attrs["nested"] == [["…"]]
+    assert len(orjson.dumps(stored.to_dict())) < 50_000
+
+
+def test_ordinary_attributes_are_stored_as_they_are() -> None:
+    trace = Trace("req", endpoint="chat", model="gpt-4o-mini", attempts=1, stream=False, provider=None)
+    with trace.span("route", model="gpt-4o-mini") as span:
+        span.set(routes=["openai/gpt-4o-mini"])
+    attrs = trace.attrs
+    store = TraceStore()
+    store.add(trace)
+    assert trace.attrs is attrs
+    assert trace.spans[0].attrs == {"model": "gpt-4o-mini", "routes": ["openai/gpt-4o-mini"]}
+
+
+def test_spans_past_the_bound_are_counted_not_kept() -> None:
+    trace = Trace("req")
+    for i in range(MAX_SPANS + 20):
+        with trace.span(f"step{i}"):
+            pass
+    assert len(trace.spans) == MAX_SPANS
+    assert trace.summary()["dropped_spans"] == 20
+    assert "dropped_spans" not in Trace("other").summary()

@@ -1,5 +1,11 @@
 """Prometheus metrics. With several worker processes (PROMETHEUS_MULTIPROC_DIR set) every
-worker writes its own files and `/metrics` merges them, so any worker answers for all."""
+worker writes its own files and `/metrics` merges them, so any worker answers for all.
+
+A label value that callers can choose or multiply (the model asked for, a budget scope named
+after a key) is bounded twice: cut to `MAX_LABEL_LENGTH` characters, and past
+`MAX_LABEL_VALUES` distinct values per label the new ones all count as "other". Every series
+lives for the life of the process, in memory and on every scrape; labels set only by our code
+(endpoints, outcomes, providers from the config) need no bound."""
 
 from __future__ import annotations
 
@@ -11,7 +17,9 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
-MAX_MODEL_LABELS = 200
+MAX_LABEL_VALUES = 200
+MAX_LABEL_LENGTH = 64
+OTHER_LABEL = "other"
 CIRCUIT_STATE_VALUES = {"closed": 0, "half_open": 1, "open": 2}
 
 
@@ -23,7 +31,7 @@ class GatewayMetrics:
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         self.registry = CollectorRegistry(auto_describe=True)
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
-        self._models: set[str] = set()
+        self._label_values: dict[str, set[str]] = {}
         r = self.registry
         self.requests = Counter("aigw_requests", "HTTP requests answered", ["endpoint", "status"], registry=r)
         self.request_seconds = Histogram(
@@ -102,12 +110,16 @@ class GatewayMetrics:
             child = self._children[key] = metric.labels(*labels)
         return child
 
-    def _model_label(self, model: str) -> str:
-        """Model names come from callers: past a bound, new ones share one label."""
-        if model in self._models or len(self._models) < MAX_MODEL_LABELS:
-            self._models.add(model)
-            return model
-        return "other"
+    def _bounded(self, family: str, value: str) -> str:
+        """`value` for a caller-influenced label (`family` names it): cut, and "other" past the bound."""
+        known = self._label_values.setdefault(family, set())
+        if value in known:
+            return value
+        value = value[:MAX_LABEL_LENGTH]
+        if value in known or len(known) < MAX_LABEL_VALUES:
+            known.add(value)
+            return value
+        return OTHER_LABEL
 
     def observe_request(self, endpoint: str, status: int, seconds: float) -> None:
         if self.enabled:
@@ -129,7 +141,7 @@ class GatewayMetrics:
 
     def observe_tokens(self, provider: str, model: str, prompt: int, completion: int) -> None:
         if self.enabled:
-            model = self._model_label(model)
+            model = self._bounded("model", model)
             if prompt:
                 self._child(self.tokens, provider, model, "prompt").inc(prompt)
             if completion:
@@ -137,15 +149,15 @@ class GatewayMetrics:
 
     def observe_cost(self, provider: str, model: str, usd: float) -> None:
         if self.enabled and usd > 0:
-            self._child(self.cost, provider, self._model_label(model)).inc(usd)
+            self._child(self.cost, provider, self._bounded("model", model)).inc(usd)
 
     def observe_budget_refusal(self, scope: str) -> None:
         if self.enabled:
-            self._child(self.budget_refusals, scope).inc()
+            self._child(self.budget_refusals, self._bounded("refused_scope", scope)).inc()
 
     def observe_budget_alert(self, scope: str, threshold: float) -> None:
         if self.enabled:
-            self._child(self.budget_alerts, scope, f"{threshold:g}").inc()
+            self._child(self.budget_alerts, self._bounded("alert_scope", scope), f"{threshold:g}").inc()
 
     def observe_policy_store_error(self, store: str) -> None:
         if self.enabled:
@@ -154,7 +166,7 @@ class GatewayMetrics:
     def observe_pii(self, counts: dict[str, int]) -> None:
         if self.enabled:
             for kind, n in counts.items():
-                self._child(self.pii_findings, kind).inc(n)
+                self._child(self.pii_findings, self._bounded("pii_type", kind)).inc(n)
 
     def observe_cache(self, kind: str, result: str) -> None:
         if self.enabled:
