@@ -5,7 +5,8 @@ Headers: `x-request-id` (set for every response by the middleware), `x-aigw-prov
 `x-aigw-latency-ms` (provider time: until the answer, or a stream's first byte), `x-aigw-fallback`
 (`true` when another deployment than the first choice served, then also `x-aigw-fallback-from`),
 `x-aigw-usage` (`provider`, or `estimated` when the provider sent none), plus the cost
-(`x-aigw-cost-usd`) and rate-limit headers gathered on the way.
+(`x-aigw-cost-usd`) and rate-limit headers gathered on the way. Every value passes
+`header_value`: the model and deployment names come from callers and upstreams.
 Bodies: a chat completion always has `id`, `object`, `created`, `model`, indexed `choices` and
 `usage`; an embeddings list always has `object`, `model` and `usage`.
 """
@@ -16,6 +17,7 @@ import time
 from typing import Any
 
 from aigw.context.tokens import estimate_tokens
+from aigw.normalize.headers import safe_headers
 from aigw.types import AIRequest, CallInfo, ChatRequest
 
 
@@ -32,7 +34,7 @@ def answer_headers(info: CallInfo) -> dict[str, str]:
         headers["x-aigw-latency-ms"] = f"{info.latency_ms:.1f}"
     if info.fallback_from:
         headers["x-aigw-fallback-from"] = info.fallback_from
-    return headers
+    return safe_headers(headers)
 
 
 def normalize_body(body: dict[str, Any], request: AIRequest, info: CallInfo) -> dict[str, Any]:
