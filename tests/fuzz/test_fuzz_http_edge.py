@@ -25,7 +25,8 @@ CHAT = b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}
 
 def post(path: bytes, body: bytes, *headers: bytes) -> bytes:
     head = b"".join(h + b"\r\n" for h in headers)
-    return b"POST " + path + b" HTTP/1.1\r\nHost: gw\r\n" + AUTH + head + b"Connection: close\r\n\r\n" + body
+    start = b"POST " + path + b" HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n" + AUTH
+    return start + head + b"Connection: close\r\n\r\n" + body
 
 
 def get(path: bytes, *headers: bytes) -> bytes:
