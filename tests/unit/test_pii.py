@@ -548,6 +548,7 @@ def test_public_api_is_exported() -> None:
         "StreamRestorer",
         "apply_to_chat",
         "apply_to_inputs",
+        "apply_to_params",
         "benchmark",
         "detect",
         "mask_json_text",

@@ -127,9 +127,13 @@ class ResponseCache:
         await asyncio.gather(*self._writes, return_exceptions=True)
 
 
-def make_key(payload: Mapping[str, Any]) -> str:
-    """A fixed-length key for `payload` (its canonical JSON: keys sorted)."""
-    canonical = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+def make_key(payload: Mapping[str, Any]) -> str | None:
+    """A fixed-length key for `payload` (its canonical JSON: keys sorted), or None when it cannot be
+    written as JSON (nested past orjson's 254 levels): such a request is simply not cached."""
+    try:
+        canonical = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        return None
     return KEY_PREFIX + hashlib.blake2b(canonical, digest_size=20).hexdigest()
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aigw.context.bounds import choice_output_cap, prompt_token_bound
-from aigw.context.pii import Masker, PIIMode, apply_to_chat, apply_to_inputs
+from aigw.context.pii import Masker, PIIMode, apply_to_chat, apply_to_inputs, apply_to_params
 from aigw.context.templates import TemplateError, TemplateStore
 from aigw.context.tokens import Strategy, fit_messages, prompt_limit
 from aigw.errors import InvalidRequestError
@@ -58,6 +58,7 @@ class ContextBuilder:
         counts: dict[str, int] = {}
         if masker is not None:
             messages = apply_to_chat(messages, masker, policy.pii_mode)
+            request.params = apply_to_params(request.params, masker, policy.pii_mode)
             counts = masker.counts()
         # The request is this call's own (read from its body): it is changed in place, not copied.
         request.messages, request.template, request.variables = messages, None, {}
@@ -104,6 +105,7 @@ class ContextBuilder:
             return PreparedRequest(request)
         masker = Masker()
         request.input = apply_to_inputs(request.input, masker, policy.pii_mode)
+        request.params = apply_to_params(request.params, masker, policy.pii_mode)
         # An embedding is of the text sent: `restore` has nothing to put back, so it masks like `mask`.
         return PreparedRequest(request, None, masker.counts())
 

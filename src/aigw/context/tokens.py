@@ -28,6 +28,7 @@ from types import MappingProxyType
 from typing import Any, Literal, NamedTuple, Protocol, cast
 
 from aigw.errors import InvalidRequestError
+from aigw.json_nesting import MAX_JSON_DEPTH, value_exceeds_depth
 
 __all__ = [
     "CONTEXT_WINDOWS",
@@ -345,6 +346,8 @@ def count_tools(model: str, tools: Sequence[Mapping[str, Any]] | None) -> int:
     """Tokens the tool (function) definitions add to the prompt, per OpenAI's cookbook formula."""
     if not tools:
         return 0
+    if value_exceeds_depth(list(tools)):  # the walk below (str, json.dumps) recurses per level
+        raise InvalidRequestError(f"tools are nested deeper than {MAX_JSON_DEPTH} levels", param="tools")
     count = _counter(model)
     costs = _TOOL_COSTS_CL100K if encoding_for_model(model) == "cl100k_base" else _TOOL_COSTS_O200K
     return sum(_function_tokens(count, costs, tool) for tool in tools) + costs.end

@@ -3,6 +3,8 @@
 
 Only text answers are checked (not tool calls, not streams: a stream is already on its way when it
 could be judged). The schema is checked when the request is read, so a bad schema is a 400 at once.
+`jsonschema` and `json` recurse per level, so a schema or an answer nested deeper than
+`MAX_JSON_DEPTH` is not walked: the schema is a 400, the answer a problem like any other.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from aigw.errors import InvalidRequestError, UpstreamError
+from aigw.json_nesting import MAX_JSON_DEPTH, text_exceeds_depth, value_exceeds_depth
 from aigw.types import AIRequest, ChatRequest
 
 _MAX_ERRORS = 3  # validation errors named in a repair request or an error message
@@ -45,6 +48,12 @@ def expected_format(request: AIRequest) -> ExpectedFormat | None:
         raise InvalidRequestError(
             "response_format json_schema needs a 'schema' object", param="response_format", code="invalid_value"
         )
+    if value_exceeds_depth(schema):
+        raise InvalidRequestError(
+            f"response_format schema is nested deeper than {MAX_JSON_DEPTH} levels",
+            param="response_format",
+            code="invalid_value",
+        )
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
@@ -66,6 +75,9 @@ def problems(body: dict[str, Any], expected: ExpectedFormat) -> list[str]:
         content = message.get("content") if isinstance(message, dict) else None
         if not isinstance(content, str):
             continue  # a tool call or a refusal: nothing to check
+        if text_exceeds_depth(content):
+            found.append(f"nested deeper than {MAX_JSON_DEPTH} levels")
+            continue
         try:
             document = json.loads(content)
         except json.JSONDecodeError as exc:

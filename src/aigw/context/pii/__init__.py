@@ -29,7 +29,8 @@ budget (a small spaCy pipeline costs ~30 ms per text and mislabels numbers), so 
 Overlaps are resolved deterministically: SECRET > CARD > IBAN > SSN > EMAIL > PHONE > IPV6 > IPV4,
 then the longer finding, then the earlier one.
 
-Use: one `Masker` per request; `apply_to_chat` / `apply_to_inputs` apply a `PIIMode` to the request;
+Use: one `Masker` per request; `apply_to_chat` / `apply_to_inputs` / `apply_to_params` apply a
+`PIIMode` to the request's messages, embeddings input and text-carrying parameters;
 `Masker.restore` or `Masker.stream_restorer()` put the originals back into the answer.
 """
 
@@ -38,7 +39,14 @@ from aigw.context.pii.detector import DEFAULT_DETECTOR, PIIDetector, detect
 from aigw.context.pii.findings import Finding, PIIType
 from aigw.context.pii.masker import PLACEHOLDER, Masker, StreamRestorer
 from aigw.context.pii.phones import DEFAULT_REGIONS
-from aigw.context.pii.policy import PIIBlocked, PIIMode, apply_to_chat, apply_to_inputs, mask_json_text
+from aigw.context.pii.policy import (
+    PIIBlocked,
+    PIIMode,
+    apply_to_chat,
+    apply_to_inputs,
+    apply_to_params,
+    mask_json_text,
+)
 
 __all__ = [
     "DEFAULT_DETECTOR",
@@ -53,6 +61,7 @@ __all__ = [
     "StreamRestorer",
     "apply_to_chat",
     "apply_to_inputs",
+    "apply_to_params",
     "benchmark",
     "detect",
     "mask_json_text",

@@ -76,7 +76,7 @@ class _ChoiceRestorers:
         function = call.get("function") if isinstance(call, dict) else None
         if not isinstance(function, dict) or not isinstance(function.get("arguments"), str):
             return call
-        restorer = self.calls.setdefault(call.get("index", 0), self.masker.stream_restorer(json_escaped))
+        restorer = self.calls.setdefault(_index(call), self.masker.stream_restorer(json_escaped))
         return {**call, "function": {**function, "arguments": restorer.feed(function["arguments"])}}
 
     def flush(self) -> dict[str, Any]:
@@ -110,7 +110,7 @@ async def restore_stream(chunks: AsyncIterator[dict[str, Any]], masker: Masker) 
             if not isinstance(choice, dict):
                 restored.append(choice)
                 continue
-            restorers = choices.setdefault(choice.get("index", 0), _ChoiceRestorers(masker))
+            restorers = choices.setdefault(_index(choice), _ChoiceRestorers(masker))
             delta = restorers.delta(choice["delta"]) if isinstance(choice.get("delta"), dict) else {}
             if choice.get("finish_reason"):
                 delta = _merge(delta, restorers.flush())
@@ -123,6 +123,13 @@ async def restore_stream(chunks: AsyncIterator[dict[str, Any]], masker: Masker) 
     ]
     if leftovers:  # the stream ended without finishing its choices: send what was held back
         yield {k: v for k, v in last.items() if k in ("id", "object", "created", "model")} | {"choices": leftovers}
+
+
+def _index(item: dict[str, Any]) -> int | str:
+    """The `index` of a streamed choice or tool call, as a key: the upstream's value is not trusted
+    to be hashable (a list there must not fail the stream)."""
+    index = item.get("index", 0)
+    return index if isinstance(index, int | str) else 0
 
 
 def _merge(delta: dict[str, Any], rest: dict[str, Any]) -> dict[str, Any]:
