@@ -258,9 +258,9 @@ def test_records_past_the_bound_are_dropped_too(stream: CountingStream, redactor
 def test_access_log_cuts_a_long_path_before_scrubbing_it(handler: BufferedHandler, stream: io.StringIO) -> None:
     access = AccessLog(handler, LogRedactor())
     path = "/v1/" + "a" * 100_000  # unbounded, the e-mail pattern spent 15 s on this
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU time: a busy machine does not make this test fail
     access.write({"path": path, "model": "m\r\n" * 50_000, "status": 404})
-    assert time.perf_counter() - started < 0.05
+    assert time.thread_time() - started < 0.05
     handler.flush()
     (line,) = lines(stream)
     assert line["path"].startswith("/v1/aaaa") and line["path"].endswith("more chars]")
