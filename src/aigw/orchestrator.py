@@ -1,17 +1,25 @@
 """The orchestrator: one request's pipeline, from routing to an answer, readable top to bottom.
 
 kill switch -> policy (model allowed) -> routes for the model
--> rate limits (requests and tokens, before any work on the body: over them, a call costs nothing more)
+-> rate limits, for a body costly to prepare (requests and tokens: over them, it costs nothing more)
 -> context (template, PII policy, token budget)
 -> response cache (a hit answers here: counted by the rate limits, costs no budget)
--> budget hold of the worst case (priced from the prepared prompt) -> for each route (primary, then fallbacks):
-    client (breaker, retries, timeout) -> provider
+-> admission: rate limits (unless counted above) and budget hold of the worst case, together
+   -> for each route (primary, then fallbacks): client (breaker, retries, timeout) -> provider
 -> usage and cost accounting (settles the hold) -> answer (or the last failure, as a GatewayError)
+
+Admission order. A caller over its rate limits must cost nothing: the PII scan and token count of a
+large body would cost seconds per MiB. So a body that is costly to prepare (a template to render,
+or more than `PREPARE_FIRST_BYTES`: see `orchestration.preparation`) is admitted against its rate
+limits first (one round trip to the store) and holds its budget after the context stage (a second).
+A small body is prepared first, its work bounded by that size, then admitted in one round trip
+(limits and hold together): two trips for every call would cost ~150 us of CPU each with Redis.
+Each limit is counted once, in one stage; a cache hit is counted by the rate limits, never the budget.
 
 A task's own provider calls (`within_task=True`: a query embedding, an intent, a rerank) skip the
 request limits, which the task counted once for the whole task call (`gateway.run_task`); their
-tokens count against the key's token limit, admitted together with the budget hold once prepared
-(the prompt is the gateway's, bounded, so there is no body to fear before admission).
+tokens count against the key's token limit, admitted with the budget hold once prepared (the
+prompt is the gateway's: there is no body to fear).
 """
 
 from __future__ import annotations
@@ -48,7 +56,7 @@ from aigw.observability.tracing import Trace
 from aigw.orchestration.accounting import COST_HEADER, Accounting, add_cost, format_usd, sum_usage
 from aigw.orchestration.cached_answers import CachedAnswers
 from aigw.orchestration.call import Call
-from aigw.orchestration.preparation import TRIMMED_HEADER, Preparation
+from aigw.orchestration.preparation import TRIMMED_HEADER, Preparation, costly_to_prepare
 from aigw.policy.admission import LocalAdmission
 from aigw.policy.alerts import BudgetAlerts
 from aigw.policy.budget import InProcessBudgetLedger
@@ -138,8 +146,9 @@ class Orchestrator:
             raise NotFoundError(
                 f"The model '{request.model}' is not served by this gateway", code="model_not_found", param="model"
             )
-        if not within_task:
-            info.headers.update(await self.policy.admit_limits(self.policy.limits_for(caller, request), trace))
+        limits_first = not within_task and costly_to_prepare(request)
+        if limits_first:
+            info.headers.update(await self._admit_limits(caller, request, trace))
         prepared = self.preparation.prepare(request, caller, trace, info)
         request = prepared.request
         expected = expected_format(request)
@@ -147,8 +156,10 @@ class Orchestrator:
         if cache_key is not None:
             hit = await self.answers.lookup(cache_key, request, prepared.masker, trace, info)
             if hit is not None:
+                if not (limits_first or within_task):
+                    info.headers.update(await self._admit_limits(caller, request, trace))
                 return hit
-        limits = self.policy.token_limits(caller, request) if within_task else ()
+        limits = () if limits_first else self.policy.token_limits(caller, request) if within_task else None
         admission = await self.policy.admit(caller, request, [r.model for r in call.routes], trace, limits=limits)
         info.headers.update(admission.headers)
         info.request_id = trace.request_id
@@ -166,6 +177,10 @@ class Orchestrator:
         if prepared.masker is not None:
             body = restore_answer(body, prepared.masker)
         return dataclasses.replace(result, body=body)
+
+    async def _admit_limits(self, caller: Caller, request: AIRequest, trace: Trace) -> dict[str, str]:
+        """The caller's rate limits alone (requests and tokens): x-ratelimit-* headers, or a 429."""
+        return await self.policy.admit_limits(self.policy.limits_for(caller, request), trace)
 
     def _check_switches(self, request: AIRequest) -> None:
         flags = self._flags()

@@ -130,35 +130,46 @@ async def test_a_templated_body_counts_its_variables_against_the_token_limit(sca
     assert scans.calls == 1
 
 
-async def test_rate_limits_are_counted_once_when_a_budget_hold_follows(scans: Counted) -> None:
+# A small body is prepared, then admitted in one round trip; a larger one is admitted against its rate
+# limits first (see the orchestrator's docstring): both paths count each limit once.
+SIZES = pytest.mark.parametrize(("size", "scanned_when_refused"), [(1000, 1), (8000, 0)], ids=["small", "large"])
+
+
+@SIZES
+async def test_rate_limits_are_counted_once_when_a_budget_hold_follows(
+    scans: Counted, size: int, scanned_when_refused: int
+) -> None:
     orchestrator, provider = gateway(PolicyConfig(budget_daily=100.0))
     limited = caller(rpm=3, budget_daily=Decimal(50))
     for i in range(3):  # counted twice, the second call would already be refused
-        await orchestrator.chat(big_chat(1000), limited, Trace(f"ok-{i}"), CallInfo())
+        await orchestrator.chat(big_chat(size), limited, Trace(f"ok-{i}"), CallInfo())
     with pytest.raises(RateLimitError):
-        await orchestrator.chat(big_chat(1000), limited, Trace("fourth"), CallInfo())
-    assert (len(provider.calls), scans.calls) == (3, 3)
+        await orchestrator.chat(big_chat(size), limited, Trace("fourth"), CallInfo())
+    assert (len(provider.calls), scans.calls) == (3, 3 + scanned_when_refused)
 
 
-async def test_a_budget_refusal_comes_after_the_rate_limit_and_holds_nothing() -> None:
+@SIZES
+async def test_a_budget_refusal_holds_nothing(size: int, scanned_when_refused: int) -> None:
     orchestrator, provider = gateway(PolicyConfig(budget_daily=0.000001))
     with pytest.raises(RateLimitError) as refused:
-        await orchestrator.chat(big_chat(1000), caller(rpm=10), Trace("poor"), CallInfo())
+        await orchestrator.chat(big_chat(size), caller(rpm=10), Trace("poor"), CallInfo())
     assert refused.value.code == "budget_exceeded"
     assert provider.calls == []
 
 
-async def test_cache_hits_are_rate_limited_too(scans: Counted) -> None:
-    orchestrator, provider = gateway(PolicyConfig(), cache=True)
+@SIZES
+async def test_cache_hits_are_rate_limited_too(scans: Counted, size: int, scanned_when_refused: int) -> None:
+    orchestrator, provider = gateway(PolicyConfig(budget_daily=100.0), cache=True)
     limited = caller(rpm=2)
     first, second = CallInfo(), CallInfo()
-    await orchestrator.chat(big_chat(1000, temperature=0), limited, Trace("miss"), first)
+    await orchestrator.chat(big_chat(size, temperature=0), limited, Trace("miss"), first)
     await asyncio.sleep(0.01)  # the cache is written in the background
-    await orchestrator.chat(big_chat(1000, temperature=0), limited, Trace("hit"), second)
+    await orchestrator.chat(big_chat(size, temperature=0), limited, Trace("hit"), second)
     assert (first.headers["x-aigw-cache"], second.headers["x-aigw-cache"]) == ("miss", "hit")
+    assert second.headers["x-ratelimit-remaining-requests"] == "0"
     with pytest.raises(RateLimitError):
-        await orchestrator.chat(big_chat(1000, temperature=0), limited, Trace("over"), CallInfo())
-    assert (len(provider.calls), scans.calls) == (1, 2)
+        await orchestrator.chat(big_chat(size, temperature=0), limited, Trace("over"), CallInfo())
+    assert (len(provider.calls), scans.calls) == (1, 2 + scanned_when_refused)
 
 
 async def test_a_tasks_own_calls_skip_the_request_limits_but_count_tokens() -> None:

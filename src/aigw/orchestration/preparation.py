@@ -1,6 +1,13 @@
 """The context stage of a call: the request as it will leave (template, PII policy, token budget;
 see `context.builder`), with the key's settings over the gateway's policy. Templates follow the
-configuration: a changed set is swapped in on the next call (an invalid one keeps the previous)."""
+configuration: a changed set is swapped in on the next call (an invalid one keeps the previous).
+
+`costly_to_prepare` says which requests the orchestrator admits against their rate limits before
+this stage. Measured on the 2-core VM: preparing prose costs ~50 ns a byte (PII scan), 23 us for
+300 B, ~200 us for 4 KiB, 50 ms for 1 MiB, and seconds for PII-dense or over-long prompts (token
+counting); a Redis admission costs ~150 us of CPU. Up to 4 KiB, preparing first (and admitting in
+one round trip) costs a refused caller about what a second round trip would cost everyone.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from aigw.context.bounds import prompt_token_bound
 from aigw.context.builder import ContextBuilder, ContextPolicy, PreparedRequest
 from aigw.context.pii import PIIMode
 from aigw.context.templates import TemplateError
@@ -15,11 +23,19 @@ from aigw.observability.metrics import GatewayMetrics
 from aigw.observability.tracing import Trace
 from aigw.policy.caller import Caller
 from aigw.policy.config import PolicyConfig
-from aigw.types import AIRequest, CallInfo
+from aigw.types import AIRequest, CallInfo, ChatRequest
 
 log = logging.getLogger("aigw")
 TRIMMED_HEADER = "x-aigw-trimmed-messages"
+PREPARE_FIRST_BYTES = 4096
 _PII_MODES = {mode.value: mode for mode in PIIMode}
+
+
+def costly_to_prepare(request: AIRequest) -> bool:
+    """A template to render, or a prompt past `PREPARE_FIRST_BYTES` (its UTF-8 bound, images counted)."""
+    if isinstance(request, ChatRequest) and request.template is not None:
+        return True
+    return prompt_token_bound(request) > PREPARE_FIRST_BYTES
 
 
 class Preparation:
