@@ -84,7 +84,7 @@ class EdgeGuard:
         if length is not None and (len(length) > _MAX_LENGTH_DIGITS or (length.isdigit() and int(length) > limit)):
             raise RequestTooLargeError(f"Request body is larger than the limit of {limit} bytes")
         sends_body = chunked or (length is not None and length.strip(b"0") != b"")
-        if sends_body and not (content_type is not None and is_json_media_type(content_type.decode("latin-1"))):
+        if sends_body and not _labelled_json(content_type):
             raise UnsupportedMediaTypeError("Request bodies must be JSON: send 'Content-Type: application/json'")
 
     def _check_loopback(self, scope: Scope, host: bytes | None) -> None:
@@ -98,6 +98,12 @@ class EdgeGuard:
                 "Host not allowed: without AI_MASTER_KEY the gateway answers loopback names and AI_ALLOWED_HOSTS",
                 code="host_not_allowed",
             )
+
+
+def _labelled_json(content_type: bytes | None) -> bool:
+    if content_type is None:
+        return False
+    return content_type == b"application/json" or is_json_media_type(content_type.decode("latin-1"))
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:
