@@ -3,9 +3,9 @@
 A percentile cannot be averaged, but bucket counts can be added: every replica counts its
 latencies into the same buckets, the database adds the counts, and p50/p95 are read from the sum
 (as Prometheus' `histogram_quantile` does). The buckets are geometric, four per decade from
-0.1 ms to 56 s (each 1.78 times the last) plus one for anything slower: 24 counts per histogram,
+0.1 ms to 56 s (each 1.78 times the last) plus one for anything slower: 25 counts per histogram,
 and an estimate within its bucket, i.e. within about ±30 % of the true value, interpolated
-linearly inside the bucket. Good enough for a dashboard, and it costs 24 integer columns.
+linearly inside the bucket. Good enough for a dashboard, and it costs 25 integer columns.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 __all__ = ["BUCKETS", "UPPER_BOUNDS", "bucket_of", "percentile", "round_ms"]
 
-UPPER_BOUNDS: tuple[float, ...] = tuple(10 ** (exponent / 4) for exponent in range(-4, 19))  # ms, 0.1 .. 56234
+UPPER_BOUNDS: tuple[float, ...] = tuple(10 ** (exponent / 4) for exponent in range(-4, 20))  # ms, 0.1 .. 56234
 BUCKETS = len(UPPER_BOUNDS) + 1  # the last one holds anything slower
 
 

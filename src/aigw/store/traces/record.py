@@ -135,7 +135,7 @@ def row_of(
     return {
         "request_id": _text(trace.request_id, "request_id") or "",
         "started_at": dt.datetime.fromtimestamp(trace.started_at, dt.UTC),
-        "status": _text(trace.status, "status") or "ok",
+        "status": "error" if trace.status != "ok" or facts.http_status >= 400 else "ok",
         "http_status": facts.http_status,
         "endpoint": _text(attrs.get("endpoint"), "endpoint"),
         "method": _text(attrs.get("method"), "method"),

@@ -5,7 +5,7 @@ Revises: 0003
 Create Date: 2026-12-08
 
 The tables of `aigw.store.traces.tables`. The rollups' latency histograms are one column per
-bucket (24 buckets: `aigw.store.traces.histogram`), written out here by count so that this
+bucket (25 buckets: `aigw.store.traces.histogram`), written out here by count so that this
 migration never changes when the code does.
 """
 
@@ -22,7 +22,7 @@ depends_on = None
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
-_HISTOGRAM_BUCKETS = 24
+_HISTOGRAM_BUCKETS = 25
 _STRINGS = {
     "endpoint": 32,
     "method": 16,
