@@ -17,7 +17,7 @@ from starlette.requests import Request
 from aigw.api.bodies import read_json
 from aigw.api.gateway_route import JSONRequest
 from aigw.api.json_body import MAX_JSON_DEPTH, is_json_media_type, parse_json, parse_json_object
-from aigw.errors import InvalidRequestError
+from aigw.errors import InvalidRequestError, RequestTooLargeError
 
 
 def nested(depth: int) -> bytes:
@@ -110,3 +110,19 @@ def test_objects_only_for_the_openai_endpoints() -> None:
 )
 def test_json_media_types(content_type: str, json: bool) -> None:
     assert is_json_media_type(content_type) is json
+
+
+@pytest.mark.parametrize(
+    ("declared", "too_large"), [("²", False), ("³", False), ("9" * 5000, True), ("99999999999999999999999", True)]
+)
+def test_a_declared_length_is_ascii_digits_or_ignored(declared: str, too_large: bool) -> None:
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b'{"a": 1}', "more_body": False}
+
+    headers = [(b"content-length", declared.encode("latin-1"))]
+    request = Request({"type": "http", "method": "POST", "path": "/", "headers": headers, "query_string": b""}, receive)
+    if too_large:
+        with pytest.raises(RequestTooLargeError):
+            asyncio.run(read_json(request, 1 << 20))
+    else:
+        assert asyncio.run(read_json(request, 1 << 20)) == {"a": 1}

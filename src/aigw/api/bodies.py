@@ -80,7 +80,8 @@ class EmbeddingBody(_Open):
 
 async def read_json(request: Request, limit: int) -> dict[str, Any]:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    # ASCII digits only (str.isdigit() also takes '²', which int() refuses), and no int() of thousands of them.
+    if declared and declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
         raise RequestTooLargeError(f"Request body is larger than the limit of {limit} bytes")
     chunks: list[bytes] = []
     size = 0
