@@ -24,7 +24,7 @@ from aigw.store.traces.retention import delete_expired
 from aigw.store.traces.tables import refusals, rollups, traces
 
 pytestmark = pytest.mark.integration
-FAST = TraceSettings(flush_interval=0.05, write_timeout=5.0)
+FAST = TraceSettings(sample_rate=1.0, flush_interval=0.05, write_timeout=5.0)
 
 
 @pytest.fixture
@@ -164,7 +164,9 @@ async def test_a_dead_database_drops_with_a_counter_and_never_blocks(kind: str, 
     else:
         port = silent_server
     database = Database(f"postgresql://postgres@127.0.0.1:{port}/test")
-    writer = TraceWriter(database, TraceSettings(flush_interval=0.05, write_timeout=0.5, queue_size=5000))
+    writer = TraceWriter(
+        database, TraceSettings(sample_rate=1.0, flush_interval=0.05, write_timeout=0.5, queue_size=5000)
+    )
     writer.start()
     gaps: list[float] = []
 
@@ -226,7 +228,7 @@ async def test_retention_deletes_old_rows_in_small_batches(database: Database) -
 
 async def test_paging_returns_every_row_exactly_once_while_replicas_insert(database: Database) -> None:
     base = time.time() - 3600
-    writer = TraceWriter(database, TraceSettings(batch_size=1000))
+    writer = TraceWriter(database, TraceSettings(sample_rate=1.0, batch_size=1000))
     for index in range(240):
         writer.submit(make(f"p{index}", started_at=base + index // 3))  # three rows per instant: ties
     await writer.flush()

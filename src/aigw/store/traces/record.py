@@ -29,7 +29,9 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from aigw.observability.tracing import Trace, bounded
+import orjson
+
+from aigw.observability.tracing import Trace
 from aigw.store.traces.tables import LENGTHS
 
 __all__ = ["ATTRIBUTES", "Facts", "facts_of", "must_keep", "row_of", "sampled"]
@@ -63,7 +65,7 @@ _PRIMARY_SERVERS = frozenset({"", "provider", "cache"})
 _MAX_NUMBER = 1e15  # beyond any real latency, token count or cost: a bogus value is clamped
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs twice as much, per request
 class Facts:
     """What the rollups and the sampling decision need, read cheaply from a finished trace."""
 
@@ -130,6 +132,7 @@ def row_of(
 ) -> dict[str, Any]:
     """The `ai_traces` row of a kept trace. `previews` are already masked and cut; `scrub` (the log
     redactor) runs on them once more, as on everything else that leaves the process."""
+    trace.bound()  # strings cut, containers shortened: cheap when nothing is large
     attrs = trace.attrs
     prompt, answer = previews
     return {
@@ -163,41 +166,45 @@ def row_of(
 
 
 def _spans_json(trace: Trace) -> str | None:
-    spans = trace.to_dict()["spans"]
-    if not spans:
+    """The spans as JSON, at most `MAX_SPANS_JSON` characters: whole spans are dropped from the end
+    (and counted) when they would pass it."""
+    if not trace.spans:
         return None
-    pieces: list[str] = []
-    size = 2
-    dropped = trace.dropped_spans
-    for index, span in enumerate(spans):
-        piece = _json(span, MAX_SPANS_JSON)
-        size += len(piece) + 1
-        if size > MAX_SPANS_JSON:
-            dropped += len(spans) - index
-            break
-        pieces.append(piece)
-    if dropped:
-        pieces.append(json.dumps({"dropped_spans": dropped}))
-    return "[" + ",".join(pieces) + "]"
+    spans = trace.to_dict()["spans"]  # bounded: `trace.bound()` ran
+    if trace.dropped_spans:
+        spans.append({"dropped_spans": trace.dropped_spans})
+    text = _dumps(spans)
+    if len(text) <= MAX_SPANS_JSON:
+        return text
+    pieces = [_dumps(span) for span in spans]
+    kept, size = 0, 2
+    while kept < len(pieces) and size + len(pieces[kept]) + 1 <= MAX_SPANS_JSON - 64:
+        size += len(pieces[kept]) + 1
+        kept += 1
+    dropped = len(trace.spans) - kept + trace.dropped_spans
+    return "[" + ",".join([*pieces[:kept], _dumps({"dropped_spans": dropped})]) + "]"
 
 
-def _json(value: Any, limit: int) -> str:
-    """`value` bounded as JSON text of at most about `limit` characters (else a marker)."""
-    value = bounded(value)
+def _json(value: dict[str, Any], limit: int) -> str:
+    """`value` (bounded) as JSON text of at most `limit` characters, else a marker."""
+    text = _dumps(value)
+    return text if len(text) <= limit else _dumps({"truncated_chars": len(text)})
+
+
+def _dumps(value: Any) -> str:
+    """JSON text; NaN and infinities become null, anything else unknown its `str`."""
     try:
-        text = json.dumps(value, ensure_ascii=False, default=str, allow_nan=False, separators=(",", ":"))
-    except ValueError:  # NaN or infinity somewhere: not JSON
-        text = json.dumps(_finite(value), ensure_ascii=False, default=str, separators=(",", ":"))
-    text = _clean(text)
-    return text if len(text) <= limit else json.dumps({"truncated_chars": len(text)})
+        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:  # an integer past 64 bits
+        return json.dumps(_finite(value), default=str, ensure_ascii=False, separators=(",", ":"))
 
 
 def _finite(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list):
+        return {str(key): _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
         return [_finite(item) for item in value]
     return value
 
@@ -225,15 +232,22 @@ def _clean(text: str) -> str:
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
+    """A finite number in [0, _MAX_NUMBER], or None for anything else (a bool is no number)."""
+    kind = type(value)
+    if kind is float or kind is int:
         number = float(value)
-    except (TypeError, ValueError, OverflowError):
+    elif value is None or kind is bool:
         return None
+    else:
+        try:
+            number = float(value)
+        except (TypeError, ValueError, OverflowError):
+            return None
+    if 0.0 <= number <= _MAX_NUMBER:  # the usual case; NaN fails it too
+        return number
     if not math.isfinite(number):
         return None
-    return min(max(number, 0.0), _MAX_NUMBER)
+    return 0.0 if number < 0 else _MAX_NUMBER
 
 
 def _int(value: Any) -> int | None:
