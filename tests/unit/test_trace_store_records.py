@@ -3,6 +3,7 @@ writer's request-path side."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 
 from aigw.observability.redact import LogRedactor
 from aigw.observability.tracing import MAX_SPANS, Trace
+from aigw.store.batches import FlushLoop
 from aigw.store.database import Database
 from aigw.store.traces import rollups as rollups_module
 from aigw.store.traces.queries import InvalidCursor, TraceQuery, decode_cursor, escape_like
@@ -145,3 +147,21 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("AI_TRACE_SAMPLE_RATE", "2")
     with pytest.raises(ValidationError):
         TraceSettings()
+
+
+async def test_the_flush_loop_survives_a_failing_flush() -> None:
+    calls: list[int] = []
+
+    async def flush() -> None:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            raise RuntimeError("a bug in one flush")
+
+    loop = FlushLoop(flush, 0.01, lambda: False)
+    loop.start()
+    for _ in range(200):
+        if len(calls) >= 3:
+            break
+        await asyncio.sleep(0.01)
+    await loop.stop()
+    assert len(calls) >= 3

@@ -3,7 +3,8 @@ never stall the event loop.
 
 `FlushLoop` calls a writer's `flush` every `interval` seconds, at once when woken (a full batch),
 and without waiting while a backlog remains; `stop()` lets the flush in progress finish, so a
-write is never cancelled half-way.
+write is never cancelled half-way. A flush that raises is logged and the loop goes on: a writer
+whose task died would silently stop writing for the rest of the process's life.
 
 `BatchStatements` runs executemany statements. On PostgreSQL through the async engine, in one
 transaction. On SQLite from the event loop's own thread: a worker thread (aiosqlite's) starves for
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -30,6 +32,7 @@ from aigw.store.database import Database, sync_engine_for
 
 __all__ = ["BatchStatements", "FlushLoop", "Step"]
 
+log = logging.getLogger("aigw.store")
 SQLITE_SLICE = 200  # rows written without yielding to the event loop (~2 ms)
 Step = tuple[Executable, Sequence[Mapping[str, Any]] | None]  # a statement and its rows (None: run once)
 
@@ -69,7 +72,10 @@ class FlushLoop:
                     await asyncio.wait_for(self._wake.wait(), self._interval)
             self._wake.clear()
             if not self._stopping:
-                await self._flush()
+                try:
+                    await self._flush()
+                except Exception:  # a bug in one flush must not end every later one
+                    log.exception("background writer: a flush failed")
 
 
 class BatchStatements:
