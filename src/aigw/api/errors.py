@@ -36,7 +36,7 @@ async def _gateway_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        error: GatewayError = NotFoundError(f"Unknown path {request.url.path}", code="not_found")
+        error: GatewayError = NotFoundError(f"Unknown path {_shown_path(request.url.path)}", code="not_found")
     else:
         kind, code = _BY_STATUS.get(exc.status_code, ("invalid_request_error", str(exc.status_code)))
         error = GatewayError(str(exc.detail), code=code)
@@ -45,6 +45,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.headers:
         response.headers.update(exc.headers)
     return response
+
+
+_SHOWN_PATH_CHARS = 200
+
+
+def _shown_path(path: str) -> str:
+    """A path as an error message may repeat it: a caller's 60 KiB path is not echoed back whole."""
+    return path if len(path) <= _SHOWN_PATH_CHARS else path[:_SHOWN_PATH_CHARS] + "…"
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
