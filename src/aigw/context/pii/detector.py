@@ -1,14 +1,20 @@
-"""`PIIDetector.detect`: one regex pass for candidates, a validator per kind, overlaps resolved."""
+"""`PIIDetector.detect`: one regex pass for candidates, a validator per kind, overlaps resolved.
+
+The cost per KiB is bounded for any text: the regexes are bounded and linear, the checks per
+candidate are cheap and bounded, candidates never overlap more than a bounded look-back, and the
+one costly check (libphonenumber) is paid from a `WorkBudget` (see `budget`).
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
 
-from aigw.context.pii import validators
+from aigw.context.pii import numbers, validators
+from aigw.context.pii.budget import WorkBudget
 from aigw.context.pii.findings import Finding, PIIType, resolve_overlaps
 from aigw.context.pii.patterns import CLASSIFIER, PATTERNS, SCANNER
-from aigw.context.pii.phones import DEFAULT_REGIONS
+from aigw.context.pii.phones import DEFAULT_REGIONS, PhoneRules
 
 # (type, start, end) in the padded text the scanner saw
 _Span = tuple[PIIType, int, int]
@@ -37,21 +43,26 @@ class PIIDetector:
             "iban": _iban,
             "ipv6": _ipv6,
             "ipv4": _ipv4,
-            "number": self._number,
         }
         self._handlers = handlers
         self._after = {name: PATTERNS[index + 1 :] for index, (name, _) in enumerate(PATTERNS)}
 
-    def detect(self, text: str) -> list[Finding]:
-        """Every finding in `text`, in order, never overlapping (the more specific type wins)."""
+    def detect(self, text: str, budget: WorkBudget | None = None) -> list[Finding]:
+        """Every finding in `text`, in order, never overlapping (the more specific type wins).
+
+        `budget` is the request's (shared by all its texts); without one, `text` gets its own.
+        """
         if not text:
             return []
+        budget = budget if budget is not None else WorkBudget()
+        budget.earn(len(text))
+        phones = PhoneRules(self.regions, budget)
         padded = " " + text  # the scanner consumes the character before a candidate
         spans: list[_Span] = []
         pos = 0
         while (hit := SCANNER.search(padded, pos)) is not None:
             start = hit.start() + (2 if padded[hit.start()] == "\\" and padded[hit.start() + 1] in "nrt" else 1)
-            found, pos = self._classify(padded, start)
+            found, pos = self._classify(padded, start, phones)
             spans.extend(found)
         findings = [
             Finding(kind, start - 1, end - 1, text[start - 1 : end - 1])
@@ -60,7 +71,7 @@ class PIIDetector:
         ]
         return resolve_overlaps(findings)
 
-    def _classify(self, text: str, start: int) -> tuple[list[_Span], int]:
+    def _classify(self, text: str, start: int, phones: PhoneRules) -> tuple[list[_Span], int]:
         """The findings of the first kind that matches at `start` and passes its validator, and where
         to scan on: after the last finding, after a whole run of digits (its parts were all looked at),
         else after `start` — a rejected candidate may still hold another one."""
@@ -68,17 +79,21 @@ class PIIDetector:
         if match is None:
             return [], start
         kind = match.lastgroup or ""
-        found = self._handlers[kind](match, text)  # group 0 is that kind's match, inner groups keep their names
+        found = self._validate(kind, match, text, phones)
         if found:
             return found, max(found[-1][2], match.end() if kind == "number" else 0)
         for name, pattern in self._after[kind]:  # rejected: the kinds after it may still match here
             later = pattern.match(text, start)
-            if later is not None and (found := self._handlers[name](later, text)):
+            if later is not None and (found := self._validate(name, later, text, phones)):
                 return found, found[-1][2]
         return [], match.end() if kind == "number" else start
 
-    def _number(self, match: re.Match[str], text: str) -> list[_Span]:
-        return validators.number_findings(text, match.start(), match.end(), self.regions)
+    def _validate(self, kind: str, match: re.Match[str], text: str, phones: PhoneRules) -> list[_Span]:
+        """The findings `match` holds once its kind's validator has looked at it (group 0 is that
+        kind's match, inner groups keep their names)."""
+        if kind == "number":
+            return numbers.number_findings(text, match.start(), match.end(), phones)
+        return self._handlers[kind](match, text)
 
 
 def _whole(kind: PIIType) -> _Handler:

@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
+from aigw.context.pii.budget import WorkBudget
 from aigw.context.pii.detector import DEFAULT_DETECTOR, PIIDetector
 from aigw.context.pii.findings import Finding, PIIType
 
@@ -30,10 +31,11 @@ class Masker:
         self._numbers: Counter[PIIType] = Counter()
         self._counts: Counter[PIIType] = Counter()
         self._sorted: list[str] = []  # placeholders in sorted order, for prefix look-ups while streaming
+        self._budget = WorkBudget()  # one for all the texts of the request
 
     def mask(self, text: str) -> str:
         """`text` with every finding replaced by its placeholder."""
-        findings = self.detector.detect(text)
+        findings = self.detector.detect(text, self._budget)
         if not findings:
             return text
         parts: list[str] = []

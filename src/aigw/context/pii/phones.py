@@ -1,8 +1,11 @@
 """Phone numbers: libphonenumber's rules, applied only to candidates the scanner found.
 
-Parsing costs about 20-40 µs per region, so every cheap test comes first. Results are not cached:
-a process-wide cache would keep phone numbers in memory long after the request that held them.
-What is accepted:
+Parsing costs about 30-50 µs per region, so every cheap test comes first, ending with
+`phone_metadata.may_be_valid` (the region's number pattern on the digits: most candidates stop
+there). `PhoneRules` holds one scan's state: libphonenumber's answers are memoized for that scan
+only (a process-wide cache would keep phone numbers in memory long after the request that held
+them) and paid from the request's `WorkBudget`; once it is spent a candidate that passes the cheap
+tests counts as a phone (masks more, never less). What is accepted:
 
 * international, `+` then a country code: a valid number, or a possible one (right length for
   the country) written with separators (`+1-462-405-7986`: an unassigned area code is still
@@ -25,10 +28,22 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
+
+from aigw.context.pii.budget import PARSE, WorkBudget
+from aigw.context.pii.phone_metadata import (
+    country_code_for_region,
+    country_code_of,
+    digits_of,
+    may_be_possible,
+    may_be_valid,
+    may_be_valid_in_any,
+    national_lengths,
+    trunk_prefix,
+)
 
 DEFAULT_REGIONS: tuple[str, ...] = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "BE", "CH", "AT", "PT", "BR", "JP", "AU")
 MIN_DIGITS = 8  # with the country code
@@ -72,59 +87,92 @@ def has_phone_context(text: str, start: int, end: int) -> bool:
     )
 
 
-def is_phone(candidate: str, regions: tuple[str, ...], bare_allowed: bool) -> bool:
-    """Whether `candidate` (as found by the scanner, extension included) is a phone number."""
-    number = split_extension(candidate).strip("( ")
-    digits = sum(ch.isdigit() for ch in number)
-    if not MIN_DIGITS <= digits <= 15 or (digits < MIN_NATIONAL_DIGITS and not number.startswith(("+", "00"))):
-        return False
-    if number.startswith("+"):
-        return _international(candidate, grouped=not number[1:].isdigit(), strict=False)
-    if number.startswith("00") and _international("+" + candidate.lstrip("( ")[2:], grouped=True, strict=True):
-        return True
-    if _NANP.fullmatch(split_extension(candidate)):
-        return True  # the shape is strict enough: area code and exchange do not start with 0 or 1
-    bare = number.isdigit()
-    if bare and (not bare_allowed or digits > MAX_BARE_DIGITS):
-        return False
-    return any(_valid_national(candidate, region, bare) for region in _regions_for(number, digits, regions))
+class PhoneRules:
+    """The phone rules for one scan: `regions` for national numbers, a memo of libphonenumber's
+    answers (a candidate seen twice in one text is parsed once) and the request's `budget`."""
+
+    def __init__(self, regions: tuple[str, ...], budget: WorkBudget) -> None:
+        self.regions = regions
+        self.budget = budget
+        self._answers: dict[tuple[str, str, bool], bool] = {}
+
+    def is_phone(self, candidate: str, bare_allowed: bool) -> bool:
+        """Whether `candidate` (as found by the scanner, extension included) is a phone number."""
+        number = split_extension(candidate).strip("( ")
+        digits = sum(map(str.isdigit, number))
+        if not MIN_DIGITS <= digits <= 15 or (digits < MIN_NATIONAL_DIGITS and not number.startswith(("+", "00"))):
+            return False
+        if number.startswith("+"):
+            return self._international(candidate, grouped=not number[1:].isdigit(), strict=False)
+        if number.startswith("00") and self._international("+" + candidate.lstrip("( ")[2:], grouped=True, strict=True):
+            return True
+        if _NANP.fullmatch(split_extension(candidate)):
+            return True  # the shape is strict enough: area code and exchange do not start with 0 or 1
+        bare = number.isdigit()
+        if bare and (not bare_allowed or digits > MAX_BARE_DIGITS):
+            return False
+        written = digits_of(number)
+        regions = _regions_for(number.lstrip("(").startswith("0"), digits, self.regions)
+        if not regions or not may_be_valid_in_any(written, _country_codes(regions)):
+            return False  # the usual answer for text that is not a phone number: one regex search
+        return any(self._national(candidate, written, region, bare) for region in regions)
+
+    def _international(self, candidate: str, *, grouped: bool, strict: bool) -> bool:
+        national = digits_of(split_extension(candidate))
+        country_code = country_code_of(national)
+        if country_code is None:
+            return False
+        national = national[len(str(country_code)) :]
+        possible = grouped and not strict
+        if not (may_be_possible(national, country_code) if possible else may_be_valid(national, country_code)):
+            return False
+        return self._ask(candidate, "+" if possible else "+valid", grouped, _international)
+
+    def _national(self, candidate: str, written: str, region: str, bare: bool) -> bool:
+        if not may_be_valid(written, country_code_for_region(region)):
+            return False
+        return self._ask(candidate, region, bare, _valid_national)
+
+    def _ask(self, candidate: str, mode: str, flag: bool, check: _Check) -> bool:
+        """libphonenumber's answer, from the memo, else paid from the budget, else True (fail-safe)."""
+        key = (candidate, mode, flag)
+        answer = self._answers.get(key)
+        if answer is None:
+            if not self.budget.spend(PARSE):
+                return True
+            answer = self._answers[key] = check(candidate, mode, flag)
+        return answer
 
 
-def _international(candidate: str, *, grouped: bool, strict: bool) -> bool:
+_Check = Callable[[str, str, bool], bool]
+
+
+def _international(candidate: str, mode: str, grouped: bool) -> bool:
     try:
         parsed = phonenumbers.parse(candidate, None)
     except NumberParseException:
         return False
-    if grouped and not strict and phonenumbers.is_possible_number(parsed):
+    if mode == "+" and phonenumbers.is_possible_number(parsed):
         return True  # cheap, and enough for a +number written with separators
-    return phonenumbers.is_valid_number(parsed)
+    return bool(phonenumbers.is_valid_number(parsed))
 
 
-def _regions_for(number: str, digits: int, regions: Sequence[str]) -> list[str]:
-    """The regions worth parsing `number` for: right trunk prefix, right length (parsing is the cost)."""
-    trunk = number.lstrip("(").startswith("0")
+@functools.cache
+def _country_codes(regions: tuple[str, ...]) -> tuple[int, ...]:
+    return tuple(sorted({country_code_for_region(region) for region in regions}))
+
+
+@functools.cache
+def _regions_for(trunk: bool, digits: int, regions: tuple[str, ...]) -> tuple[str, ...]:
+    """The regions worth trying a number for: right trunk prefix (`trunk`: it starts with 0), right length."""
     out = []
     for region in regions:
-        uses_trunk = _trunk_prefix(region) == "0"
+        uses_trunk = trunk_prefix(region) == "0"
         if uses_trunk and not trunk and region not in _NO_TRUNK_WRITTEN:
             continue
-        if (digits - 1 if uses_trunk and trunk else digits) in _national_lengths(region):
+        if (digits - 1 if uses_trunk and trunk else digits) in national_lengths(region):
             out.append(region)
-    return out
-
-
-@functools.cache
-def _trunk_prefix(region: str) -> str | None:
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    return metadata.national_prefix if metadata is not None else None
-
-
-@functools.cache
-def _national_lengths(region: str) -> frozenset[int]:
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    if metadata is None or metadata.general_desc is None:
-        return frozenset(range(4, 18))
-    return frozenset(metadata.general_desc.possible_length or range(4, 18))
+    return tuple(out)
 
 
 def _valid_national(candidate: str, region: str, bare: bool) -> bool:
@@ -132,7 +180,7 @@ def _valid_national(candidate: str, region: str, bare: bool) -> bool:
         parsed = phonenumbers.parse(candidate, region)
     except NumberParseException:
         return False
-    if parsed.country_code != phonenumbers.country_code_for_region(region):
+    if parsed.country_code != country_code_for_region(region):
         return False
     if not phonenumbers.is_valid_number(parsed):
         return False
@@ -143,7 +191,7 @@ def _valid_national(candidate: str, region: str, bare: bool) -> bool:
         return True
     # 12-digit runs such as "0218 2717 3235" are tracking numbers, not phones.
     return (
-        _trunk_prefix(region) == "0"
+        trunk_prefix(region) == "0"
         and _AREA_AND_SUBSCRIBER.fullmatch(written) is not None
         and sum(c.isdigit() for c in written) <= 11
     )
