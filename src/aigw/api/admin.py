@@ -1,26 +1,32 @@
-"""Admin API (master key only): traces, providers, keys, flags, policy config, audit log."""
+"""Admin API: traces, providers, keys, flags, policy config, audit log.
+
+Reads take `ViewerDep` (any signed-in principal), changes `AdminWriteDep` (admins, CSRF-checked for
+cookie sessions); every change is audited under the principal's name (`Principal.actor`).
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from aigw.api.deps import AdminDep, GatewayDep, master_key
-from aigw.api.gateway_route import GatewayRoute
+from aigw.api.admin_access import AdminRoute, AdminWriteDep, ViewerDep
+from aigw.api.deps import GatewayDep
 from aigw.control.service import KeySpec
 from aigw.errors import InvalidRequestError, NotFoundError
 from aigw.masking import mask_entry
-from aigw.policy.caller import Caller
 from aigw.policy.config import PolicyConfigError
 
-router = APIRouter(prefix="/admin/api", dependencies=[Depends(master_key)], tags=["admin"], route_class=GatewayRoute)
+router = APIRouter(prefix="/admin/api", tags=["admin"], route_class=AdminRoute)
 
 
 @router.get("/traces")
 async def list_traces(
-    gateway: GatewayDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50, status: Literal["ok", "error"] | None = None
+    gateway: GatewayDep,
+    _: ViewerDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    status: Literal["ok", "error"] | None = None,
 ) -> dict[str, Any]:
     traces = gateway.traces.recent(limit=limit, status=status)
     return {
@@ -32,7 +38,7 @@ async def list_traces(
 
 
 @router.get("/traces/{request_id}")
-async def get_trace(request_id: str, gateway: GatewayDep) -> dict[str, Any]:
+async def get_trace(request_id: str, gateway: GatewayDep, _: ViewerDep) -> dict[str, Any]:
     trace = gateway.traces.get(request_id)
     if trace is None:
         raise NotFoundError(
@@ -43,7 +49,7 @@ async def get_trace(request_id: str, gateway: GatewayDep) -> dict[str, Any]:
 
 
 @router.get("/providers")
-async def list_providers(gateway: GatewayDep) -> dict[str, Any]:
+async def list_providers(gateway: GatewayDep, _: ViewerDep) -> dict[str, Any]:
     return {
         "object": "list",
         "data": gateway.orchestrator.provider_status(),
@@ -59,25 +65,21 @@ class ConfigChange(BaseModel):
     value: Any
 
 
-def _actor(caller: Caller) -> str:
-    return f"admin:{caller.key_id}"
-
-
 @router.get("/keys")
-async def list_keys(gateway: GatewayDep, include_revoked: bool = False) -> dict[str, Any]:
+async def list_keys(gateway: GatewayDep, _: ViewerDep, include_revoked: bool = False) -> dict[str, Any]:
     return {"object": "list", "data": await gateway.plane.list_keys(include_revoked)}
 
 
 @router.post("/keys", status_code=201)
-async def create_key(spec: KeySpec, gateway: GatewayDep, caller: AdminDep) -> dict[str, Any]:
-    token, shown = await gateway.plane.create_key(spec, _actor(caller))
+async def create_key(spec: KeySpec, gateway: GatewayDep, principal: AdminWriteDep) -> dict[str, Any]:
+    token, shown = await gateway.plane.create_key(spec, principal.actor)
     await gateway.sync.refresh()
     return {"key": token, **shown}
 
 
 @router.delete("/keys/{key}")
-async def revoke_key(key: str, gateway: GatewayDep, caller: AdminDep) -> dict[str, Any]:
-    revoked = await gateway.plane.revoke_key(key, _actor(caller))
+async def revoke_key(key: str, gateway: GatewayDep, principal: AdminWriteDep) -> dict[str, Any]:
+    revoked = await gateway.plane.revoke_key(key, principal.actor)
     if revoked is None:
         raise NotFoundError(f"No active key with id or prefix {key!r}", code="key_not_found")
     await gateway.sync.refresh()
@@ -85,26 +87,26 @@ async def revoke_key(key: str, gateway: GatewayDep, caller: AdminDep) -> dict[st
 
 
 @router.get("/flags")
-async def list_flags(gateway: GatewayDep) -> dict[str, Any]:
+async def list_flags(gateway: GatewayDep, _: ViewerDep) -> dict[str, Any]:
     return {"effective": gateway.control.flags.as_dict(), "stored": await gateway.plane.flags()}
 
 
 @router.put("/flags/{name}")
-async def set_flag(name: str, change: FlagChange, gateway: GatewayDep, caller: AdminDep) -> dict[str, Any]:
-    old = await gateway.plane.set_flag(name, change.enabled, _actor(caller))
+async def set_flag(name: str, change: FlagChange, gateway: GatewayDep, principal: AdminWriteDep) -> dict[str, Any]:
+    old = await gateway.plane.set_flag(name, change.enabled, principal.actor)
     await gateway.sync.refresh()
     return {"name": name, "old": old, "enabled": change.enabled}
 
 
 @router.get("/config")
-async def show_config(gateway: GatewayDep) -> dict[str, Any]:
+async def show_config(gateway: GatewayDep, _: ViewerDep) -> dict[str, Any]:
     return await gateway.plane.config_view(gateway.control.policy)
 
 
 @router.put("/config/{key}")
-async def set_config(key: str, change: ConfigChange, gateway: GatewayDep, caller: AdminDep) -> dict[str, Any]:
+async def set_config(key: str, change: ConfigChange, gateway: GatewayDep, principal: AdminWriteDep) -> dict[str, Any]:
     try:
-        old = await gateway.plane.set_config(key, change.value, _actor(caller), gateway.settings)
+        old = await gateway.plane.set_config(key, change.value, principal.actor, gateway.settings)
     except PolicyConfigError as exc:
         raise InvalidRequestError(str(exc), param=key, code="invalid_config") from None
     await gateway.sync.refresh()
@@ -112,14 +114,14 @@ async def set_config(key: str, change: ConfigChange, gateway: GatewayDep, caller
 
 
 @router.delete("/config/{key}")
-async def unset_config(key: str, gateway: GatewayDep, caller: AdminDep) -> dict[str, Any]:
-    old = await gateway.plane.set_config(key, None, _actor(caller))
+async def unset_config(key: str, gateway: GatewayDep, principal: AdminWriteDep) -> dict[str, Any]:
+    old = await gateway.plane.set_config(key, None, principal.actor)
     await gateway.sync.refresh()
     return {"key": key, "old": mask_entry(key, old), "value": None}
 
 
 @router.get("/usage")
-async def usage(gateway: GatewayDep) -> dict[str, Any]:
+async def usage(gateway: GatewayDep, _: ViewerDep) -> dict[str, Any]:
     """Spend today and this month, globally and per key (from the spend ledger), and live budget use."""
     report = await gateway.plane.usage(gateway.control.policy)
     report["live"] = await gateway.costs.live_usage()
@@ -129,5 +131,7 @@ async def usage(gateway: GatewayDep) -> dict[str, Any]:
 
 
 @router.get("/audit")
-async def audit_log(gateway: GatewayDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+async def audit_log(
+    gateway: GatewayDep, _: ViewerDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> dict[str, Any]:
     return {"object": "list", "data": await gateway.plane.audit_log(limit)}

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from aigw import __version__
-from aigw.api import admin, collections, ops, tasks
+from aigw.api import admin, admin_access, collections, ops, tasks
 from aigw.api import openai as openai_api
 from aigw.api.auth import Authenticator
 from aigw.api.client_address import ClientAddress
@@ -96,6 +96,7 @@ def create_app(gateway: Gateway, logs: LogSystem | None = None) -> FastAPI:
     app.include_router(collections.router)
     app.include_router(tasks.router)
     install_error_handlers(app)
+    admin_access.install(app)
     return app
 
 

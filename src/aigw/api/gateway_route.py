@@ -31,13 +31,17 @@ class JSONRequest(Request):
 
 
 class GatewayRoute(APIRoute):
+    async def authenticate(self, request: Request) -> None:
+        """Authenticate the caller before the body is read (raises when it may not call)."""
+        request.app.state.auth.authenticate(request)
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
         takes_body = self.body_field is not None
 
         async def authenticate_then_parse(request: Request) -> Response:
             request = JSONRequest(request.scope, request.receive)
-            request.app.state.auth.authenticate(request)
+            await self.authenticate(request)
             if takes_body and await request.body():
                 await request.json()
             return await handle(request)
