@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from aigw.context.pii import numbers, validators
 from aigw.context.pii.budget import WorkBudget
 from aigw.context.pii.findings import Finding, PIIType, resolve_overlaps
-from aigw.context.pii.patterns import CLASSIFIER, PATTERNS, SCANNER
+from aigw.context.pii.patterns import CLASSIFIER, LATER, SCANNER
 from aigw.context.pii.phones import DEFAULT_REGIONS, PhoneRules
 
 # (type, start, end) in the padded text the scanner saw
@@ -45,7 +45,6 @@ class PIIDetector:
             "ipv4": _ipv4,
         }
         self._handlers = handlers
-        self._after = {name: PATTERNS[index + 1 :] for index, (name, _) in enumerate(PATTERNS)}
 
     def detect(self, text: str, budget: WorkBudget | None = None) -> list[Finding]:
         """Every finding in `text`, in order, never overlapping (the more specific type wins).
@@ -82,9 +81,10 @@ class PIIDetector:
         found = self._validate(kind, match, text, phones)
         if found:
             return found, max(found[-1][2], match.end() if kind == "number" else 0)
-        for name, pattern in self._after[kind]:  # rejected: the kinds after it may still match here
-            later = pattern.match(text, start)
-            if later is not None and (found := self._validate(name, later, text, phones)):
+        rejected = kind
+        while (later := _match_later(rejected, text, start)) is not None:  # the kinds after it may match here
+            rejected = later.lastgroup or ""
+            if found := self._validate(rejected, later, text, phones):
                 return found, found[-1][2]
         return [], match.end() if kind == "number" else start
 
@@ -94,6 +94,11 @@ class PIIDetector:
         if kind == "number":
             return numbers.number_findings(text, match.start(), match.end(), phones)
         return self._handlers[kind](match, text)
+
+
+def _match_later(kind: str, text: str, start: int) -> re.Match[str] | None:
+    pattern = LATER[kind]
+    return pattern.match(text, start) if pattern is not None else None
 
 
 def _whole(kind: PIIType) -> _Handler:

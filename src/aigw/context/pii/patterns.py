@@ -50,22 +50,32 @@ _AWS_SECRET = (
     r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"
 )
 # `password=…`, `"api_key": "…"`, `DB_PASSWORD: …`: the keyword may sit inside a longer name (at most
-# 64 characters, as far as SCANNER looks).
+# 62 characters). The look-ahead (name characters, then ":" or "=") is implied by the rest; it rejects
+# most positions in one quick pass instead of trying every keyword at each of the first 25 characters.
+_ASSIGN_KEY = (
+    r"(?i:passw(?:or)?d|passphrase|pwd|secret|api[_-]?key|access[_-]?key|private[_-]?key"
+    r"|(?:auth|access|refresh|bearer|api|bot|session)[_-]?token|token(?!s))"
+)
+_ASSIGN_NAME = r"(?=[A-Za-z0-9_-]{1,62}+[\"']?[ \t]{0,3}[:=])[A-Za-z0-9_-]{0,24}?"
 _ASSIGN = (
-    r"[A-Za-z0-9_-]{0,24}?"
-    r"(?P<assign_key>(?i:passw(?:or)?d|passphrase|pwd|secret|api[_-]?key|access[_-]?key|private[_-]?key"
-    r"|(?:auth|access|refresh|bearer|api|bot|session)[_-]?token|token(?!s)))[A-Za-z0-9_-]{0,24}"
+    rf"{_ASSIGN_NAME}(?P<assign_key>{_ASSIGN_KEY})[A-Za-z0-9_-]{{0,24}}"
     r"[\"']?[ \t]{0,3}[:=][ \t]{0,3}"
     r"(?P<assign_value>\"[^\"\n]{1,256}\"|'[^'\n]{1,256}'|[!#-&(-+\--:<-\[\]-~]{1,256})"
 )
 # The local part may hold an apostrophe between letters (o'hara@…), never at its start (a quoted address).
+# The look-ahead (at most 64 local-part characters, then "@") is implied by the rest and quick to reject.
 _EMAIL = (
-    rf"(?<![.%+\-\\])(?:[{_WORD}.%+\-]|(?<=[{_WORD}])'(?=[{_WORD}])){{1,64}}+"
+    rf"(?<![.%+\-\\])(?=[{_WORD}.%+\-']{{1,64}}+@)(?:[{_WORD}.%+\-]|(?<=[{_WORD}])'(?=[{_WORD}])){{1,64}}+"
     rf"@(?:[A-Za-z0-9\-]{{1,63}}\.){{1,8}}[A-Za-z]{{2,24}}(?![{_WORD}\-@])"
 )
 _IBAN = rf"[A-Z]{{2}}\d{{2}}(?:[ ]?[A-Z0-9]{{4}}){{2,7}}(?:[ ]?[A-Z0-9]{{1,4}})?{_END}"
+# The last look-ahead is `validators.is_ipv6`'s "substance" (a group of 3+ characters, or 3 groups),
+# loosely: in the pattern (and SCANNER) it keeps "::" and "1::2" of dense punctuation from being
+# candidates at every other character.
+_IPV6_SUBSTANCE = r"(?=[0-9A-Fa-f:.]{0,50}?(?:[0-9A-Fa-f.]{3}|[0-9A-Fa-f.]:++[0-9A-Fa-f.]++:++[0-9A-Fa-f.]))"
 _IPV6 = (
-    r"(?=[0-9A-Fa-f:])(?<![:.])(?=[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:)[0-9A-Fa-f:]{2,39}+"
+    r"(?=[0-9A-Fa-f:])(?<![:.])(?=[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:)"
+    rf"{_IPV6_SUBSTANCE}[0-9A-Fa-f:]{{2,39}}+"
     rf"(?:\.\d{{1,3}}\.\d{{1,3}}\.\d{{1,3}})?(?![{_WORD}:]|\.[{_WORD}])"
 )
 _IPV4 = rf"(?<![.])(?:\d{{1,3}}\.){{3}}\d{{1,3}}(?![{_WORD}]|\.\d)"
@@ -95,13 +105,19 @@ _KINDS: tuple[tuple[str, str], ...] = (
 )
 # All kinds in one anchored match at a position `SCANNER` found; the named group says which kind.
 CLASSIFIER = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _KINDS))
-# Each kind alone, for when the first match is rejected by its validator and the next kinds are tried.
+# Each kind alone.
 PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pattern)) for name, pattern in _KINDS)
+# For each kind, the kinds after it as one alternation: when a kind's match is rejected by its
+# validator, one anchored match (not one per kind) says which later kind matches there.
+LATER: dict[str, re.Pattern[str] | None] = {
+    name: re.compile("|".join(f"(?P<{n}>{p})" for n, p in _KINDS[index + 1 :])) if index + 1 < len(_KINDS) else None
+    for index, (name, _) in enumerate(_KINDS)
+}
 # Where each kind can start, cut down to a literal or character set first and no groups.
 _STARTS = (
     r"-----BEGIN",
     r"eyJ[A-Za-z0-9_-]{8}",
-    r"sk-",
+    r"sk-[A-Za-z0-9_-]{20,264}+(?![A-Za-z0-9_-])",  # a whole token's run, so "sk-sk-sk-…" is rejected here
     r"[sr]k_(?:live|test)_",
     r"A(?:KIA|SIA|Iza)",
     r"gh[pousr]_",
@@ -113,9 +129,11 @@ _STARTS = (
     # numbers; the look-behinds of _NUMBER run only once the first character matched
     r"[+(\d](?<![.\-/@#$€£¥%+&*].)(?<!\d[,:].)[\d \u00a0().\-/+(]{5,30}\d",
     r"\d(?<!\..)\d{0,2}\.\d{1,3}\.\d{1,3}\.\d",  # dotted quads
-    r"[0-9A-Fa-f][0-9A-Fa-f]{0,3}:[0-9A-Fa-f]{0,4}:",
-    r":[0-9A-Fa-f]{0,4}:",
-    # a name followed by "@" (e-mail) or by ":" / "=" (an assignment), each word scanned once
-    rf"[{_WORD}.%+\-](?:[{_WORD}.%+\-]|(?<=[{_WORD}])'(?=[{_WORD}])){{0,63}}+(?:@|[\"']?[ \t]{{0,3}}[:=])",
+    # IPv6 never starts right after ":" or "." and needs some substance (as `_IPV6` says)
+    r"(?<![:.])(?=[0-9A-Fa-f][0-9A-Fa-f]{0,3}:[0-9A-Fa-f]{0,4}:|:[0-9A-Fa-f]{0,4}:)" + _IPV6_SUBSTANCE,
+    # a name holding a keyword, followed by ":" / "=" (an assignment)
+    _ASSIGN_NAME + _ASSIGN_KEY,
+    # a name followed by "@" and a domain label (e-mail), never right after ".%+-\\" (as `_EMAIL` says)
+    rf"(?<![.%+\-\\])[{_WORD}.%+\-](?=[{_WORD}.%+\-']{{0,63}}+@[A-Za-z0-9\-]{{1,63}}+\.)",
 )
 SCANNER = re.compile(rf"[^{_WORD}](?:(?<=\\)[nrt])?+(?:" + "|".join(_STARTS) + ")")

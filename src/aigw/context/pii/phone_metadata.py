@@ -60,7 +60,13 @@ def country_code_of(digits: str) -> int | None:
 
 def may_be_valid(digits: str, country_code: int) -> bool:
     """False only if no suffix of `digits` is a valid national number of `country_code`."""
-    return _valid_suffix(country_code).search(digits) is not None
+    return may_be_valid_in_any(digits, (country_code,))
+
+
+def may_be_valid_in_any(digits: str, country_codes: tuple[int, ...]) -> bool:
+    """`may_be_valid` for several country codes at once (one search)."""
+    pattern, longest = _valid_suffix(*country_codes)
+    return pattern.search(digits, max(0, len(digits) - longest)) is not None
 
 
 def may_be_possible(digits: str, country_code: int) -> bool:
@@ -68,21 +74,14 @@ def may_be_possible(digits: str, country_code: int) -> bool:
     return len(digits) >= _shortest_possible(country_code)
 
 
-def may_be_valid_in_any(digits: str, country_codes: tuple[int, ...]) -> bool:
-    """`may_be_valid` for several country codes at once (one search)."""
-    return _valid_suffix(*country_codes).search(digits) is not None
-
-
 @functools.cache
-def _valid_suffix(*country_codes: int) -> re.Pattern[str]:
-    """Matches a suffix of a digit string that has the length and pattern of a general description
-    of one of the countries' regions (one C-level search instead of loops over lengths and regions)."""
-    alternatives = []
-    for country_code in country_codes:
-        for lengths, pattern in _general_descriptions(country_code):
-            length = "|".join(rf"\d{{{n}}}" for n in sorted(lengths))
-            alternatives.append(rf"(?=(?:{length})\Z)(?:{pattern})\Z")
-    return re.compile("|".join(alternatives) or r"(?!)")
+def _valid_suffix(*country_codes: int) -> tuple[re.Pattern[str], int]:
+    """A pattern for a suffix of a digit string that matches a general description of one of the
+    countries' regions, and the longest such suffix (where the search starts). The lengths are not
+    checked here (as a look-ahead per position they cost more than all the rest): looser, still safe."""
+    descriptions = [d for country_code in country_codes for d in _general_descriptions(country_code)]
+    pattern = "|".join(rf"(?:{national})\Z" for _, national in descriptions) or r"(?!)"
+    return re.compile(pattern), max((max(lengths) for lengths, _ in descriptions), default=0)
 
 
 @functools.cache

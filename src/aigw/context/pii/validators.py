@@ -2,25 +2,47 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
 from stdnum import iban as stdnum_iban
+from stdnum import numdb
 
 _VERSION_BEFORE = re.compile(r"(?i:\bversion|\bver\.?|\brelease|\bbuild|\bv)[ :]{0,2}$")
 
 
 def is_iban_end(text: str, start: int, end: int) -> int | None:
-    """Where the IBAN starting at `start` ends (trailing space-separated groups may not belong), or None."""
-    while end - start >= 15:
-        compact = text[start:end].replace(" ", "")
-        if _iban_checksum_ok(compact) and stdnum_iban.is_valid(compact):  # the cheap check first
-            return end
-        space = text.rfind(" ", start, end)
-        if space < 0:
-            return None
-        end = space
-    return None
+    """Where the IBAN starting at `start` ends (trailing space-separated groups may not belong), or None.
+
+    Every country's IBANs have one length, so only the end where the country's length is reached
+    (at a space or at `end`) is checked: one checksum per candidate, whatever follows it.
+    """
+    length = _iban_length(text[start : start + 2])
+    if length is None:
+        return None
+    whole = _iban_of_length(length).match(text, start, end)
+    if whole is None:
+        return None
+    stop = whole.end()
+    if stop != end and text[stop] != " ":
+        return None
+    compact = whole.group().replace(" ", "")
+    return stop if _iban_checksum_ok(compact) and stdnum_iban.is_valid(compact) else None
+
+
+@functools.cache
+def _iban_of_length(length: int) -> re.Pattern[str]:
+    """`length` IBAN characters, single spaces allowed between them (the scanner's groups of four)."""
+    return re.compile(rf"(?:[A-Z0-9] ?){{{length - 1}}}[A-Z0-9]")
+
+
+@functools.cache
+def _iban_length(country: str) -> int | None:
+    """The length of the country's IBANs (ISO 13616 registry, from python-stdnum), None if it has none."""
+    info = dict(numdb.get("iban").info(country)[:1])
+    structure = info.get(country, {}).get("bban")
+    return 4 + sum(int(n) for n in re.findall(r"(\d+)!", structure)) if structure else None
 
 
 _IBAN_DIGITS = str.maketrans({chr(c): str(c - 55) for c in range(ord("A"), ord("Z") + 1)})
@@ -42,12 +64,14 @@ def is_ipv4(text: str, start: int, end: int) -> bool:
 
 def is_ipv6(value: str) -> bool:
     """A valid IPv6 address with some substance: `fe80::1` yes, `1::2` (a slice in code) or `::1` no."""
+    groups = [g for g in value.split(":") if g]
+    if len(groups) < 3 and max((len(g) for g in groups), default=0) < 3:
+        return False  # the cheap test first: "::" and "1::2" come by the thousand in some text
     try:
         ipaddress.IPv6Address(value)
     except ValueError:
         return False
-    groups = [g for g in value.split(":") if g]
-    return len(groups) >= 3 or max((len(g) for g in groups), default=0) >= 3
+    return True
 
 
 def is_email(value: str) -> bool:
