@@ -22,10 +22,11 @@ from aigw.configfile import ConfigError, config_from_mapping, load_config
 from aigw.control.service import ControlPlane
 from aigw.control.state import ControlState
 from aigw.control.sync import ControlSync
-from aigw.errors import NotFoundError
+from aigw.errors import GatewayError, NotFoundError
 from aigw.fallbacks import local_embeddings
 from aigw.observability.metrics import GatewayMetrics
-from aigw.observability.tracing import Trace, TraceStore
+from aigw.observability.otel import ProviderEndpoint
+from aigw.observability.tracing import Trace
 from aigw.orchestrator import Orchestrator
 from aigw.policy.admission import AdmissionStore, LocalAdmission, RedisAdmission
 from aigw.policy.alerts import BudgetAlerts
@@ -46,12 +47,14 @@ from aigw.store.database import Database
 from aigw.store.pgvector import pgvector_available
 from aigw.store.redis import connect_redis
 from aigw.store.spend import SpendWriter
+from aigw.store.traces import TraceWriter
 from aigw.tasks.assisted import AssistedTasks, IntelligentRequest
 from aigw.tasks.cached import TaskAnswer, TaskCache
 from aigw.tasks.catalog_index import CatalogIndexes, CollectionNotFound
 from aigw.tasks.provider_vectors import ProviderVectors
 from aigw.tasks.recommend import RecommendRequest
 from aigw.tasks.search import CatalogTasks, ItemsNotFound, SearchOutcome, SearchRequest
+from aigw.telemetry import Telemetry, provider_endpoint
 
 log = logging.getLogger("aigw")
 PYTHON_CALLER = Caller("python", is_admin=True)
@@ -65,7 +68,6 @@ class Gateway:
         self.settings = settings
         self.config = config
         self.metrics = GatewayMetrics(enabled=settings.metrics_enabled)
-        self.traces = TraceStore(settings.trace_buffer_size)
         self.base_config = config  # from the file or the environment; a `routing` entry in the database replaces it
         self.clients = {p.name: self._client(p) for p in config.providers}
         router = self._router(config, self.clients)
@@ -74,6 +76,8 @@ class Gateway:
         self._swap_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self.database = Database(settings.effective_database_url)
+        self.telemetry = Telemetry(settings, self.database, self.metrics, self._provider_endpoint, self.secrets())
+        self.traces: TraceWriter | None = self.telemetry.writer  # None: AI_TRACING_ENABLED=false
         self.redis = connect_redis(settings.redis_url) if settings.redis_url else None
         self.control = ControlState.from_settings(settings)
         self.sync = ControlSync(
@@ -89,6 +93,7 @@ class Gateway:
         self.spend = SpendWriter(self.database, spool, spool_glob="spend-spool-*.jsonl")
         alerts = BudgetAlerts(self.metrics, lambda: self.control.policy.alert_webhook_url)
         self.costs = CostControl(ledger, lambda: self.control.policy, self.metrics, alerts, self.spend)
+        self.telemetry.watch(self.spend, self.costs)
         self.policy = PolicyEngine(self._admission(ledger), lambda: self.control.policy, self.costs)
         self.cache = ResponseCache(self._cache_backend(), self.metrics, self._cache_settings)
         self.orchestrator = Orchestrator(
@@ -151,6 +156,13 @@ class Gateway:
             fallback_order=lambda: self.control.policy.fallback_order,
         )
 
+    def _provider_endpoint(self, name: str) -> ProviderEndpoint | None:
+        """A provider's kind and address, for the OpenTelemetry conventions (the current configuration)."""
+        client = self.clients.get(name)
+        if client is None:
+            return None
+        return provider_endpoint(client.provider.type_name, getattr(client.provider.config, "base_url", None))
+
     def _client(self, config: ProviderConfigBase) -> AIClient:
         name = config.name
         b = config.breaker
@@ -191,6 +203,7 @@ class Gateway:
             if not await self._try_routing(self._routing_wanted, attempt=0):  # serve on; retry in the background
                 self._keep(asyncio.create_task(self._apply_until_done(self._routing_wanted, attempt=1)))
         self.spend.start()
+        self.telemetry.start()
         await self.spend.flush()  # spend spooled by an earlier run reaches the database first
         await self.seed_budgets()
         self.ready = True
@@ -332,11 +345,21 @@ class Gateway:
         return await self._python_task("recommendations", request, caller)
 
     async def _python_task(self, task: str, request: TaskRequest, caller: Caller) -> dict[str, Any]:
-        trace = Trace(uuid.uuid4().hex)
+        trace = Trace(uuid.uuid4().hex, method="python", endpoint="tasks", task=task)
+        status = 500
         try:
-            return (await self.run_task(task, request, caller, trace)).body
+            answer = (await self.run_task(task, request, caller, trace)).body
+            status = 200
+            return answer
+        except GatewayError as exc:
+            status = exc.status
+            trace.attrs["error_code"] = exc.code or exc.error_type
+            raise
         finally:
-            self.traces.add(trace)
+            trace.status = "ok" if status < 400 else "error"
+            trace.attrs["http_status"] = status
+            if self.traces is not None:
+                self.traces.submit(trace)
 
     async def catalog_changed(self, name: str) -> None:
         """A collection or its items changed here: every replica reloads its versions (and so its index)."""
@@ -431,6 +454,8 @@ class Gateway:
     def _learn_secret(self, provider: ProviderConfigBase) -> None:
         resolve = getattr(provider, "resolved_api_key", None)
         key = resolve() if resolve else None
+        if key:
+            self.telemetry.redactor.add_secret(key)
         if key and self.secret_sink is not None:
             self.secret_sink(key)
 
@@ -456,6 +481,7 @@ class Gateway:
         self.tasks.workers.close()
         await self.costs.close()
         await self.spend.close()
+        await self.telemetry.close()
         await self.sync.close()
         for client in self.clients.values():
             await client.provider.close()

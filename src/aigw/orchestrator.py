@@ -57,6 +57,7 @@ from aigw.orchestration.accounting import COST_HEADER, Accounting, add_cost, for
 from aigw.orchestration.cached_answers import CachedAnswers
 from aigw.orchestration.call import Call
 from aigw.orchestration.preparation import TRIMMED_HEADER, Preparation, costly_to_prepare
+from aigw.orchestration.previews import note_answer, note_prompt, stream_preview
 from aigw.policy.admission import LocalAdmission
 from aigw.policy.alerts import BudgetAlerts
 from aigw.policy.budget import InProcessBudgetLedger
@@ -151,6 +152,7 @@ class Orchestrator:
             info.headers.update(await self._admit_limits(caller, request, trace))
         prepared = self.preparation.prepare(request, caller, trace, info)
         request = prepared.request
+        note_prompt(request, info)
         expected = expected_format(request)
         cache_key = self.answers.key(request, caller, info)
         if cache_key is not None:
@@ -167,6 +169,7 @@ class Orchestrator:
         result = await self._call_routes(request, call, admission.hold)
         info.latency_ms = (time.perf_counter() - started) * 1000
         if isinstance(result, ChatStream):
+            result = stream_preview(result, info)
             return result if prepared.masker is None else _restored_stream(result, prepared.masker)
         if expected is not None:
             assert isinstance(request, ChatRequest)
@@ -174,6 +177,7 @@ class Orchestrator:
         body = normalize_body(result.body, request, info)
         if cache_key is not None:
             self.answers.store(cache_key, body, info)
+        note_answer(body, info)
         if prepared.masker is not None:
             body = restore_answer(body, prepared.masker)
         return dataclasses.replace(result, body=body)

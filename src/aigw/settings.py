@@ -86,8 +86,18 @@ class Settings(BaseSettings):
     cache_backend: Literal["auto", "memory", "redis"] = "auto"  # auto: Redis when AI_REDIS_URL is set
     cache_max_entries: int = Field(10_000, ge=1)  # of the in-process cache
 
-    tracing_enabled: bool = True
-    trace_buffer_size: int = Field(2000, ge=1, le=1_000_000)
+    tracing_enabled: bool = True  # off: no trace is persisted or exported (metrics and logs stay)
+    # Persisted traces (aigw.store.traces; defaults and their measured cost in its settings module).
+    trace_sample_rate: float = Field(0.1, ge=0.0, le=1.0)  # of successful calls; errors, refusals, fallbacks: all
+    trace_retention_days: float = Field(7.0, gt=0, le=3650)
+    trace_payloads: Literal["off", "masked"] = "masked"  # masked previews of prompt (as sent) and answer
+    trace_preview_chars: int = Field(200, ge=0, le=4000)  # of each masked preview
+    trace_queue_size: int = Field(20_000, ge=1, le=1_000_000)  # finished traces waiting; more are dropped
+    trace_batch_size: int = Field(500, ge=1, le=10_000)  # traces per flush (a full batch wakes the writer)
+    trace_flush_interval: float = Field(1.0, gt=0, le=60)  # seconds between flushes
+    trace_write_timeout: float = Field(5.0, gt=0, le=300)  # one flush's database time; past it the batch is dropped
+    trace_retention_interval: float = Field(600.0, gt=0, le=86_400)  # seconds between retention runs
+    trace_retention_batch: int = Field(500, ge=1, le=100_000)  # rows per DELETE
     metrics_enabled: bool = True
     log_level: LogLevel = "INFO"
     max_body_bytes: int = Field(1024 * 1024, ge=1024)

@@ -140,3 +140,6 @@ class CallInfo:
     headers: dict[str, str] = field(default_factory=dict)  # added to the answer (rate limits, cost)
     cache_read: bool = True  # the caller accepts a cached answer (`Cache-Control: no-cache` says no)
     cache_write: bool = True  # the caller lets its answer be cached (`Cache-Control: no-store` says no)
+    preview_chars: int = 0  # > 0: keep masked previews of this length for the trace (AI_TRACE_PAYLOADS=masked)
+    prompt_preview: str | None = None  # the prompt as it went upstream, PII masked
+    answer_preview: str | None = None  # the answer as it came back, before originals are restored

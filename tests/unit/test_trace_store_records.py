@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from aigw.observability.redact import LogRedactor
 from aigw.observability.tracing import MAX_SPANS, Trace
+from aigw.settings import Settings
 from aigw.store.batches import FlushLoop
 from aigw.store.database import Database
 from aigw.store.traces import rollups as rollups_module
@@ -139,14 +140,21 @@ def test_submit_never_waits_drops_past_the_queue_and_cuts_previews(tmp_path: Pat
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AI_TRACE_SAMPLE_RATE", "0.1")
+    """`AI_TRACE_*` are read (and bounded) by the process settings; the writer gets its part."""
+    monkeypatch.setenv("AI_TRACE_SAMPLE_RATE", "0.25")
     monkeypatch.setenv("AI_TRACE_RETENTION_DAYS", "3")
     monkeypatch.setenv("AI_TRACE_PAYLOADS", "off")
-    settings = TraceSettings()
-    assert (settings.sample_rate, settings.retention_days, settings.payloads) == (0.1, 3, "off")
+    settings = TraceSettings.of(Settings())
+    assert (settings.sample_rate, settings.retention_days, settings.payloads) == (0.25, 3, "off")
+    assert not settings.previews
     monkeypatch.setenv("AI_TRACE_SAMPLE_RATE", "2")
     with pytest.raises(ValidationError):
-        TraceSettings()
+        Settings()
+    monkeypatch.delenv("AI_TRACE_SAMPLE_RATE")
+    monkeypatch.delenv("AI_TRACE_PAYLOADS")
+    defaults = TraceSettings()
+    assert (defaults.sample_rate, defaults.payloads, defaults.retention_days) == (0.1, "masked", 7)
+    assert TraceSettings.of(Settings()).sample_rate == defaults.sample_rate and defaults.previews
 
 
 async def test_the_flush_loop_survives_a_failing_flush() -> None:

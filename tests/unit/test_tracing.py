@@ -1,48 +1,17 @@
-"""Trace, Span and the bounded TraceStore."""
+"""Trace and Span, and how a trace is bounded before it is stored."""
 
 from __future__ import annotations
 
 import orjson
 import pytest
 
-from aigw.observability.tracing import MAX_ATTRIBUTE_LENGTH, MAX_ATTRIBUTES, MAX_SPANS, Trace, TraceStore
+from aigw.observability.tracing import MAX_ATTRIBUTE_LENGTH, MAX_ATTRIBUTES, MAX_SPANS, Trace
 
 
 def make(request_id: str, status: str = "ok") -> Trace:
     trace = Trace(request_id, endpoint="chat")
     trace.status = status
     return trace
-
-
-def test_store_keeps_only_the_newest_capacity_traces() -> None:
-    store = TraceStore(capacity=3)
-    for i in range(5):
-        store.add(make(f"r{i}"))
-    assert len(store) == 3
-    assert store.get("r0") is None and store.get("r1") is None
-    assert [t.request_id for t in store.recent()] == ["r4", "r3", "r2"]
-
-
-def test_re_adding_a_trace_makes_it_the_newest() -> None:
-    store = TraceStore(capacity=3)
-    first = make("a")
-    for trace in (first, make("b"), make("c")):
-        store.add(trace)
-    store.add(first)
-    store.add(make("d"))  # evicts the oldest, which is now "b"
-    assert store.get("b") is None
-    assert store.get("a") is first
-    assert [t.request_id for t in store.recent()] == ["d", "a", "c"]
-
-
-def test_recent_limits_and_filters_by_status() -> None:
-    store = TraceStore()
-    for i in range(10):
-        store.add(make(f"r{i}", "error" if i % 3 == 0 else "ok"))
-    assert [t.request_id for t in store.recent(limit=2)] == ["r9", "r8"]
-    assert [t.request_id for t in store.recent(status="error")] == ["r9", "r6", "r3", "r0"]
-    assert [t.request_id for t in store.recent(limit=2, status="error")] == ["r9", "r6"]
-    assert store.recent(status="timeout") == []
 
 
 def test_to_dict_has_spans_with_non_negative_durations() -> None:
@@ -105,37 +74,6 @@ def test_summary_has_no_spans() -> None:
     assert summary["duration_ms"] >= 0
 
 
-def test_traces_sharing_a_request_id_are_both_kept() -> None:
-    """`X-Request-ID` is the caller's: a second request with the same id must not replace the first."""
-    store = TraceStore(capacity=10)
-    first, other, second = make("same"), make("x"), make("same", "error")
-    for trace in (first, other, second):
-        store.add(trace)
-    assert len(store) == 3
-    assert store.get("same") is second
-    assert store.find_all("same") == [second, first]
-    assert store.recent() == [second, other, first]
-    assert store.find_all("nothing") == [] and store.get("nothing") is None
-
-
-def test_evicting_the_older_of_two_traces_keeps_the_newer() -> None:
-    store = TraceStore(capacity=2)
-    first, second, third = make("same"), make("same"), make("third")
-    for trace in (first, second, third):
-        store.add(trace)
-    assert store.find_all("same") == [second]
-    store.add(make("fourth"))
-    assert store.get("same") is None and store.find_all("same") == []
-    assert [t.request_id for t in store.recent()] == ["fourth", "third"]
-
-
-def test_one_id_flooding_the_store_stays_within_capacity() -> None:
-    store = TraceStore(capacity=50)
-    for _ in range(500):
-        store.add(make("flood"))
-    assert len(store) == 50 and len(store.find_all("flood")) == 50
-
-
 def test_stored_attributes_are_bounded() -> None:
     """A model name of a megabyte must not be kept at full size in thousands of stored traces."""
     huge = "m" * 1_000_000
@@ -144,9 +82,8 @@ def test_stored_attributes_are_bounded() -> None:
     with trace.span("route", model=huge) as span:
         span.set(routes=[huge] * 1000, pii={f"T{i}": i for i in range(100)}, nested=[[[["deep"]]]])
         span.fail(huge)
-    store = TraceStore()
-    store.add(trace)
-    stored = store.recent()[0]
+    trace.bound()
+    stored = trace
     assert len(stored.request_id) <= MAX_ATTRIBUTE_LENGTH + 1
     assert len(stored.attrs) <= MAX_ATTRIBUTES
     assert len(stored.attrs["model"]) == MAX_ATTRIBUTE_LENGTH + 1
@@ -163,8 +100,7 @@ def test_ordinary_attributes_are_stored_as_they_are() -> None:
     with trace.span("route", model="gpt-4o-mini") as span:
         span.set(routes=["openai/gpt-4o-mini"])
     attrs = trace.attrs
-    store = TraceStore()
-    store.add(trace)
+    trace.bound()
     assert trace.attrs is attrs
     assert trace.spans[0].attrs == {"model": "gpt-4o-mini", "routes": ["openai/gpt-4o-mini"]}
 

@@ -1,4 +1,4 @@
-"""Admin API: traces, providers, keys, flags, policy config, audit log.
+"""Admin API: providers, keys, flags, policy config, audit log (traces: `admin_traces`).
 
 Reads take `ViewerDep` (any signed-in principal), changes `AdminWriteDep` (admins, CSRF-checked for
 cookie sessions); every change is audited under the principal's name (`Principal.actor`).
@@ -6,7 +6,7 @@ cookie sessions); every change is audited under the principal's name (`Principal
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
@@ -19,33 +19,6 @@ from aigw.masking import mask_entry
 from aigw.policy.config import PolicyConfigError
 
 router = APIRouter(prefix="/admin/api", tags=["admin"], route_class=AdminRoute)
-
-
-@router.get("/traces")
-async def list_traces(
-    gateway: GatewayDep,
-    _: ViewerDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    status: Literal["ok", "error"] | None = None,
-) -> dict[str, Any]:
-    traces = gateway.traces.recent(limit=limit, status=status)
-    return {
-        "object": "list",
-        "data": [t.summary() for t in traces],
-        "stored": len(gateway.traces),
-        "capacity": gateway.traces.capacity,
-    }
-
-
-@router.get("/traces/{request_id}")
-async def get_trace(request_id: str, gateway: GatewayDep, _: ViewerDep) -> dict[str, Any]:
-    trace = gateway.traces.get(request_id)
-    if trace is None:
-        raise NotFoundError(
-            f"No trace for request id {request_id!r} (traces are kept for the last {gateway.traces.capacity} requests)",
-            code="trace_not_found",
-        )
-    return trace.to_dict()
 
 
 @router.get("/providers")

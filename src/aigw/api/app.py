@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from aigw import __version__
-from aigw.api import admin, admin_access, collections, ops, tasks
+from aigw.api import admin, admin_access, admin_traces, collections, ops, tasks
 from aigw.api import openai as openai_api
 from aigw.api.auth import Authenticator
 from aigw.api.client_address import ClientAddress
@@ -54,9 +54,9 @@ class GatewayApp(FastAPI):
         return RequestMiddleware(
             edge,
             metrics=self._gateway.metrics,
-            traces=self._gateway.traces,
             access_log=self._logs.access,
-            tracing_enabled=self._gateway.settings.tracing_enabled,
+            traces=self._gateway.traces,
+            otel=self._gateway.telemetry.otel,
         )
 
 
@@ -93,6 +93,7 @@ def create_app(gateway: Gateway, logs: LogSystem | None = None) -> FastAPI:
     app.configure(gateway, logs)
     app.router.routes.extend(ops.routes())
     app.include_router(admin.router)
+    app.include_router(admin_traces.router)
     app.include_router(collections.router)
     app.include_router(tasks.router)
     install_error_handlers(app)

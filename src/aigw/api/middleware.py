@@ -1,5 +1,12 @@
 """Pure ASGI middleware around every HTTP request: request id, trace, metrics, access log.
 
+A finished trace of the traced endpoints (chat, embeddings, models, tasks) is handed to the trace
+writer (`aigw.store.traces`: one append, written to the database in the background) with what the
+call learnt (latency, provider time, tokens, cost, fallback, user) and, with
+`AI_TRACE_PAYLOADS=masked`, the masked previews the orchestrator gathered (`CallInfo`); and, when
+OpenTelemetry export is on, to the exporter, after continuing the caller's `traceparent`. With
+`AI_TRACING_ENABLED=false` neither is done.
+
 A client that goes away before it has sent its whole body (starlette's `ClientDisconnect`, from
 any route) is a client event, not a server error: no traceback, and it is counted and logged as
 499, nginx's "client closed request", never as a 500.
@@ -9,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,8 +26,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aigw.observability.logging import AccessLog
 from aigw.observability.metrics import GatewayMetrics
-from aigw.observability.tracing import Trace, TraceStore
+from aigw.observability.otel import OtelExport
+from aigw.observability.propagation import TraceContext, current_trace, parse_traceparent
+from aigw.observability.tracing import Trace
 from aigw.policy.caller import Caller
+from aigw.store.traces import TraceWriter
 from aigw.types import CallInfo
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -36,7 +47,8 @@ ENDPOINTS = {
 }
 CLIENT_CLOSED_REQUEST = 499
 _MODEL_PATHS = ("/v1/models/", "/models/")
-_TRACED = frozenset({"chat", "embeddings", "models"})
+_TASK_PATHS = ("/v1/tasks/", "/tasks/")
+_TRACED = frozenset({"chat", "embeddings", "models", "tasks"})
 _UNLOGGED = frozenset({"healthz", "readyz", "metrics"})
 
 
@@ -64,15 +76,18 @@ class RequestMiddleware:
         self,
         app: ASGIApp,
         metrics: GatewayMetrics,
-        traces: TraceStore,
         access_log: AccessLog,
-        tracing_enabled: bool = True,
+        traces: TraceWriter | None = None,
+        otel: OtelExport | None = None,
     ) -> None:
+        """`traces` None: nothing is persisted (`AI_TRACING_ENABLED=false`); `otel` None: no export."""
         self.app = app
         self.access_log = access_log
         self.metrics = metrics
         self.traces = traces
-        self.tracing_enabled = tracing_enabled
+        self.otel = otel
+        self.preview_chars = traces.settings.preview_chars if traces is not None and traces.settings.previews else 0
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"  # which replica and process served a trace
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,6 +99,11 @@ class RequestMiddleware:
         request_id = _request_id(scope)
         state = RequestState(request_id, Trace(request_id, method=scope["method"], endpoint=endpoint))
         scope["aigw"] = state
+        if self.preview_chars:
+            state.info.preview_chars = self.preview_chars
+        if self.otel is not None and endpoint in _TRACED:
+            state.trace.context = _trace_context(scope)
+            current_trace.set(state.trace)
         status = 500
         id_header = (b"x-request-id", request_id.encode())
 
@@ -106,26 +126,42 @@ class RequestMiddleware:
                 self.metrics.in_flight.dec()
             self.metrics.observe_request(endpoint, status, elapsed)
             if endpoint in _TRACED:
-                self._keep_trace(state, status)
+                self._keep_trace(state, status, elapsed)
             if endpoint not in _UNLOGGED and self.access_log.enabled:
                 self.access_log.write(_log_fields(state, scope, status, elapsed))
 
-    def _keep_trace(self, state: RequestState, status: int) -> None:
+    def _keep_trace(self, state: RequestState, status: int, elapsed: float) -> None:
         trace = state.trace
         info = state.info
         trace.status = "ok" if status < 400 else "error"
-        trace.attrs.update(
+        attrs = trace.attrs
+        attrs.update(
             http_status=status,
             provider=info.provider,
             deployment=info.deployment,
             model=info.model,
             attempts=info.attempts,
             stream=state.stream,
+            latency_ms=round(elapsed * 1000, 3),
+            worker=self.worker,
         )
+        if info.latency_ms is not None:
+            attrs["upstream_ms"] = round(info.latency_ms, 3)
+        if info.usage is not None:
+            attrs["prompt_tokens"] = info.usage.prompt_tokens
+            attrs["completion_tokens"] = info.usage.completion_tokens
+        if info.cost_usd is not None:
+            attrs["cost_usd"] = float(info.cost_usd)
+        if info.fallback_from:
+            attrs["fallback_from"] = info.fallback_from
+        if state.caller is not None and state.caller.user:
+            attrs["user"] = state.caller.user
         if state.error_code:
-            trace.attrs["error_code"] = state.error_code
-        if self.tracing_enabled:
-            self.traces.add(trace)
+            attrs["error_code"] = state.error_code
+        if self.traces is not None:
+            self.traces.submit(trace, info.prompt_preview, info.answer_preview)
+        if self.otel is not None:
+            self.otel.submit(trace)
 
 
 def _log_fields(state: RequestState, scope: Scope, status: int, elapsed: float) -> dict[str, Any]:
@@ -158,6 +194,8 @@ def _log_fields(state: RequestState, scope: Scope, status: int, elapsed: float) 
 def _endpoint_of(path: str) -> str:
     if path.startswith("/admin/"):
         return "admin"
+    if path.startswith(_TASK_PATHS):
+        return "tasks"
     return "models" if path.startswith(_MODEL_PATHS) else "other"
 
 
@@ -169,3 +207,14 @@ def _request_id(scope: Scope) -> str:
                 return candidate
             break
     return os.urandom(16).hex()
+
+
+def _trace_context(scope: Scope) -> TraceContext:
+    """The caller's W3C trace context, continued; a new one when it sent none or an invalid one."""
+    parent = state = None
+    for name, value in scope["headers"]:
+        if name == b"traceparent":
+            parent = value.decode("latin-1")
+        elif name == b"tracestate":
+            state = value.decode("latin-1")
+    return parse_traceparent(parent, state)

@@ -18,6 +18,7 @@ from aigw.cache import CacheControl
 from aigw.errors import GatewayError, NotFoundError, ProviderError, gateway_error_from
 from aigw.gateway import Gateway
 from aigw.normalize.metadata import answer_headers
+from aigw.observability.tracing import Trace
 from aigw.policy.caller import Caller
 from aigw.types import AIResponse, ChatRequest, ChatStream
 
@@ -48,6 +49,8 @@ async def chat_completions(request: Request) -> Response:
     gateway, state, caller, body = await _admit(request)
     chat = chat_request(body, gateway.config.default_model)
     state.stream = chat.stream
+    if state.trace.context is not None:  # exported: the GenAI conventions want the request's settings
+        note_request(state.trace, chat.model, chat.params)
     result = await gateway.orchestrator.chat(chat, caller, state.trace, state.info)
     headers = answer_headers(state.info)
     if isinstance(result, ChatStream):
@@ -60,6 +63,8 @@ async def chat_completions(request: Request) -> Response:
 async def embeddings(request: Request) -> Response:
     gateway, state, caller, body = await _admit(request)
     call = embedding_request(body, gateway.config.default_model)
+    if state.trace.context is not None:
+        note_request(state.trace, call.model, call.params)
     result = await gateway.orchestrator.embeddings(call, caller, state.trace, state.info)
     return _json(result, answer_headers(state.info), state)
 
@@ -87,7 +92,18 @@ async def model(request: Request) -> Response:
     )
 
 
+def note_request(trace: Trace, model: str, params: dict[str, Any]) -> None:
+    """The request's model and sampling settings, for the exported spans (numbers only)."""
+    trace.attrs["request_model"] = model
+    for name in ("max_tokens", "max_completion_tokens", "temperature"):
+        value = params.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            trace.attrs["max_tokens" if name == "max_completion_tokens" else name] = value
+
+
 def _json(result: AIResponse, headers: dict[str, str], state: RequestState) -> Response:
+    if state.trace.context is not None and isinstance(result.model, str):
+        state.trace.attrs["response_model"] = result.model
     with state.trace.span("response"):
         return Response(orjson.dumps(result.body), media_type="application/json", headers=headers)
 

@@ -5,11 +5,17 @@ A label value that callers can choose or multiply (the model asked for, a budget
 after a key) is bounded twice: cut to `MAX_LABEL_LENGTH` characters, and past
 `MAX_LABEL_VALUES` distinct values per label the new ones all count as "other". Every series
 lives for the life of the process, in memory and on every scrape; labels set only by our code
-(endpoints, outcomes, providers from the config) need no bound."""
+(endpoints, outcomes, providers from the config) need no bound.
+
+Background workers (the trace writer, the spend ledger, budget settles) keep their counts as plain
+integers and import no metrics; `watch` registers a reader of one count and `sync_background`,
+run before every scrape and every few seconds by the gateway (a scrape reaches one worker, and
+each worker publishes its own counts), adds what each count grew by since the last look."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -102,6 +108,55 @@ class GatewayMetrics:
             multiprocess_mode="livemax",
         )
 
+        self.traces_written = Counter(
+            "aigw_traces_written", "Traces stored in the database (sampled, or always kept)", registry=r
+        )
+        self.traces_sampled_out = Counter(
+            "aigw_traces_sampled_out", "Successful calls counted in the rollups but not stored", registry=r
+        )
+        self.traces_dropped = Counter(
+            "aigw_traces_dropped",
+            "Traces lost: queue_full (the writer's queue), database_unavailable, otel_queue_full",
+            ["reason"],
+            registry=r,
+        )
+        self.trace_queue = Gauge(
+            "aigw_trace_queue", "Finished traces waiting for the writer", registry=r, multiprocess_mode="livesum"
+        )
+        self.spend_records = Counter(
+            "aigw_spend_records",
+            "Spend ledger records by outcome: spooled (database away), rejected (refused for their data)",
+            ["outcome"],
+            registry=r,
+        )
+        self.settle_batches = Counter(
+            "aigw_budget_settles",
+            "Budget settles not delivered: failed_batches (retried), abandoned (at shutdown)",
+            ["outcome"],
+            registry=r,
+        )
+        self._watched: list[tuple[Any, Callable[[], int], list[int]]] = []
+        self._gauges: list[tuple[Any, Callable[[], int]]] = []
+
+    def watch(self, counter: Any, read: Callable[[], int]) -> None:
+        """Publish the count `read()` returns (a background worker's integer) through `counter`."""
+        self._watched.append((counter, read, [0]))
+
+    def watch_gauge(self, gauge: Any, read: Callable[[], int]) -> None:
+        self._gauges.append((gauge, read))
+
+    def sync_background(self) -> None:
+        """Add to each watched counter what its count grew by since the last call."""
+        if not self.enabled:
+            return
+        for counter, read, last in self._watched:
+            value = read()
+            if value > last[0]:
+                counter.inc(value - last[0])
+            last[0] = value
+        for gauge, read_gauge in self._gauges:
+            gauge.set(read_gauge())
+
     def _child(self, metric: Any, *labels: str) -> Any:
         """`metric.labels(*labels)`, remembered: the lookup costs more than the increment."""
         key = (id(metric), labels)
@@ -177,6 +232,7 @@ class GatewayMetrics:
             self.circuit_state.labels(provider).set(CIRCUIT_STATE_VALUES.get(state, 0))
 
     def exposition(self) -> bytes:
+        self.sync_background()
         if self.multiprocess:
             merged = CollectorRegistry()
             MultiProcessCollector(merged)  # type: ignore[no-untyped-call]

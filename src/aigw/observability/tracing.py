@@ -1,26 +1,32 @@
-"""Per-request traces: a span per stage with timings, kept in a bounded in-memory store.
+"""Per-request traces: a span per stage with timings, handed when finished to the trace writer
+(`aigw.store.traces`: persisted, every worker and replica finds them) and, when enabled, to the
+OpenTelemetry export (`observability.otel`). There is no in-process store: the database is the
+one place a trace is read from.
 
 Deliberately tiny: a span is a few slots and two `perf_counter` reads, so tracing every
-request costs microseconds (the OpenTelemetry SDK measured ~120 us for five spans here).
-Attributes must never carry message content, keys or other secrets: ids, names, numbers only.
+request costs microseconds (the OpenTelemetry SDK measured ~120 us for five spans here; its spans
+are made later, off the request path, from the finished trace). Attributes must never carry
+message content, keys or other secrets: ids, names, numbers only.
 
-Some attributes still come from callers (the model asked for, a template name), and the store
-keeps thousands of traces: a trace is bounded when the store takes it (strings cut to
-`MAX_ATTRIBUTE_LENGTH`, at most `MAX_ATTRIBUTES` per trace, span or nested value, at most
-`MAX_SPANS` spans), so a megabyte model name costs the store 256 characters, not a megabyte per
-copy. Bounding once at the store, not at every `set`, keeps the per-span cost at two clock reads.
+Some attributes still come from callers (the model asked for, a template name): a trace is bounded
+once, when it is stored (`bound`: strings cut to `MAX_ATTRIBUTE_LENGTH`, at most `MAX_ATTRIBUTES`
+per trace, span or nested value, at most `MAX_SPANS` spans), so a megabyte model name costs
+256 characters, not a megabyte. Bounding once, not at every `set`, keeps the per-span cost at two
+clock reads.
 
-Request ids are chosen by callers too (`X-Request-ID`): two requests may share one, so the store
-keeps every trace and looks them up by id through an index; `get` answers the latest.
+`context` is the trace's place in a distributed trace (W3C Trace Context, `propagation`); it is
+None unless spans are exported.
 """
 
 from __future__ import annotations
 
 import time
-from collections import OrderedDict, deque
 from itertools import islice
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aigw.observability.propagation import TraceContext
 
 MAX_ATTRIBUTE_LENGTH = 256
 MAX_ATTRIBUTES = 32
@@ -103,7 +109,7 @@ class Trace:
     """One request's trace. Spans are appended in the order their stages start (the first
     `MAX_SPANS` of them; later ones are timed but only counted)."""
 
-    __slots__ = ("_origin", "attrs", "dropped_spans", "request_id", "spans", "started_at", "status")
+    __slots__ = ("_origin", "attrs", "context", "dropped_spans", "request_id", "spans", "started_at", "status")
 
     def __init__(self, request_id: str, **attrs: Any) -> None:
         self.request_id = request_id
@@ -113,6 +119,7 @@ class Trace:
         self.attrs = attrs
         self.status = "ok"
         self.dropped_spans = 0
+        self.context: TraceContext | None = None
 
     def span(self, name: str, **attrs: Any) -> Span:
         span = Span(self, name, attrs)
@@ -129,6 +136,10 @@ class Trace:
         for span in self.spans:
             span.name = bounded(span.name)
             span.attrs = bounded_attributes(span.attrs)
+
+    def epoch_ns(self, instant: float) -> int:
+        """A `perf_counter` reading of this trace (a span's start or end) as Unix time in nanoseconds."""
+        return int((self.started_at + instant - self._origin) * 1e9)
 
     @property
     def duration_ms(self) -> float:
@@ -149,55 +160,3 @@ class Trace:
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.summary(), "spans": [s.to_dict(self._origin) for s in self.spans]}
-
-
-class TraceStore:
-    """The last `capacity` finished traces, oldest dropped first, found by request id. Traces
-    sharing a request id are all kept (the id comes from the caller's `X-Request-ID`)."""
-
-    def __init__(self, capacity: int = 2000) -> None:
-        self.capacity = capacity
-        self._traces: OrderedDict[Trace, None] = OrderedDict()  # by identity, oldest first
-        self._by_id: dict[str, deque[Trace]] = {}  # each id's traces, oldest first
-
-    def add(self, trace: Trace) -> None:
-        trace.bound()
-        if trace in self._traces:  # added again: now the newest
-            self._traces.move_to_end(trace)
-            self._unindex(trace)
-        else:
-            self._traces[trace] = None
-        self._by_id.setdefault(trace.request_id, deque()).append(trace)
-        if len(self._traces) > self.capacity:
-            oldest, _ = self._traces.popitem(last=False)
-            self._unindex(oldest)
-
-    def get(self, request_id: str) -> Trace | None:
-        """The latest trace with this request id."""
-        found = self._by_id.get(request_id)
-        return found[-1] if found else None
-
-    def find_all(self, request_id: str) -> list[Trace]:
-        """Every stored trace with this request id, newest first."""
-        return list(reversed(self._by_id.get(request_id, ())))
-
-    def recent(self, limit: int = 50, status: str | None = None) -> list[Trace]:
-        found: list[Trace] = []
-        for trace in reversed(self._traces):
-            if status is None or trace.status == status:
-                found.append(trace)
-                if len(found) >= limit:
-                    break
-        return found
-
-    def _unindex(self, trace: Trace) -> None:
-        same_id = self._by_id[trace.request_id]
-        if same_id[0] is trace:
-            same_id.popleft()  # the usual case: the oldest trace of its id
-        else:
-            same_id.remove(trace)
-        if not same_id:
-            del self._by_id[trace.request_id]
-
-    def __len__(self) -> int:
-        return len(self._traces)

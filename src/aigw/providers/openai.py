@@ -36,6 +36,7 @@ from aigw.errors import (
     ProviderTimeoutError,
 )
 from aigw.json_nesting import MAX_JSON_DEPTH, text_exceeds_depth
+from aigw.observability.propagation import trace_headers
 from aigw.providers.base import AIProvider
 from aigw.providers.sse import EventSplitter, EventTooLarge
 from aigw.retry import parse_retry_after
@@ -170,7 +171,7 @@ class OpenAIProvider(AIProvider):
 
     async def _call_json(self, url: URL, body: dict[str, Any]) -> AIResponse:
         with self._upstream_failures():
-            async with self._require_session().post(url, data=orjson.dumps(body)) as resp:
+            async with self._require_session().post(url, data=orjson.dumps(body), headers=trace_headers()) as resp:
                 if resp.status >= 400:
                     raise await self._status_error(resp)
                 raw = await self._read(resp, self.config.max_body_bytes)
@@ -186,7 +187,7 @@ class OpenAIProvider(AIProvider):
     async def _open_stream(self, body: dict[str, Any]) -> ChatStream:
         session = self._require_session()
         with self._upstream_failures():
-            resp = await session.post(self._chat_url, data=orjson.dumps(body))
+            resp = await session.post(self._chat_url, data=orjson.dumps(body), headers=trace_headers())
         if resp.status >= 400:
             try:
                 raise await self._status_error(resp)

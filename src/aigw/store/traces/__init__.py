@@ -9,7 +9,7 @@
 """
 
 from aigw.store.traces.dashboard import InvalidWindow, summary
-from aigw.store.traces.queries import InvalidCursor, TracePage, TraceQuery, get, search
+from aigw.store.traces.queries import InvalidCursor, TracePage, TraceQuery, audit_reveal, get, search
 from aigw.store.traces.retention import RetentionJob, delete_expired
 from aigw.store.traces.settings import TraceSettings
 from aigw.store.traces.writer import TraceWriter
@@ -22,6 +22,7 @@ __all__ = [
     "TraceQuery",
     "TraceSettings",
     "TraceWriter",
+    "audit_reveal",
     "delete_expired",
     "get",
     "search",

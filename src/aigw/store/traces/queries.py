@@ -24,10 +24,20 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Select, and_, or_, select, text
 
+from aigw.store.audit import record_change
 from aigw.store.database import Database
 from aigw.store.traces.tables import TraceRow
 
-__all__ = ["DEFAULT_LOOKBACK", "MAX_LIMIT", "InvalidCursor", "TracePage", "TraceQuery", "get", "search"]
+__all__ = [
+    "DEFAULT_LOOKBACK",
+    "MAX_LIMIT",
+    "InvalidCursor",
+    "TracePage",
+    "TraceQuery",
+    "audit_reveal",
+    "get",
+    "search",
+]
 
 MAX_LIMIT = 200
 DEFAULT_LOOKBACK = dt.timedelta(days=1)
@@ -96,6 +106,13 @@ async def get(database: Database, request_id: str) -> list[dict[str, Any]]:
     async with database.sessions() as session:
         found = (await session.execute(statement)).scalars().all()
     return [_detail(row) for row in found]
+
+
+async def audit_reveal(database: Database, actor: str, request_id: str) -> None:
+    """Write to the audit log that `actor` was shown the masked previews of `request_id`'s traces
+    ("search": of a search page)."""
+    async with database.sessions.begin() as session:
+        record_change(session, actor, "reveal_trace_previews", f"trace:{request_id[:128]}", None, None)
 
 
 def encode_cursor(row: Any) -> str:

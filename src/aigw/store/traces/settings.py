@@ -1,4 +1,9 @@
-"""Settings of persisted traces (`AI_TRACE_*`), until they join `aigw.settings.Settings`.
+"""Settings of persisted traces: the `AI_TRACE_*` fields of `aigw.settings.Settings`, without the prefix.
+
+The environment is read once, by `Settings` (bounds checked there, a bad value fails the start);
+`TraceSettings.of(settings)` hands the writer and the retention job their part, and
+`TraceSettings(...)` with keywords serves tests and benchmarks. Defaults are `Settings`' own, so
+they are written once.
 
 Defaults and why (costs measured by `scripts/bench_traces.py`, against ~460 us of gateway CPU
 per chat request in docs/benchmarks.md, so the 5 % budget is ~23 us per request):
@@ -16,26 +21,43 @@ per chat request in docs/benchmarks.md, so the 5 % budget is ~23 us per request)
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict
+
+from aigw.settings import Settings
 
 __all__ = ["TraceSettings"]
 
+_PREFIX = "trace_"
 
-class TraceSettings(BaseSettings):
-    """How traces are kept in the database. Read from `AI_TRACE_*`."""
 
-    model_config = SettingsConfigDict(env_prefix="AI_TRACE_", extra="ignore", case_sensitive=False)
+def _default(name: str) -> Any:
+    return Settings.model_fields[_PREFIX + name].default
 
-    sample_rate: float = Field(0.1, ge=0.0, le=1.0)  # of successful calls; the rest are always kept
-    retention_days: float = Field(7.0, gt=0, le=3650)
-    payloads: Literal["off", "masked"] = "masked"
-    preview_chars: int = Field(200, ge=0, le=4000)  # of each masked preview
-    queue_size: int = Field(20_000, ge=1, le=1_000_000)  # finished traces waiting; more are dropped
-    batch_size: int = Field(500, ge=1, le=10_000)  # traces per flush (a full batch wakes the writer)
-    flush_interval: float = Field(1.0, gt=0, le=60)  # seconds between flushes
-    write_timeout: float = Field(5.0, gt=0, le=300)  # one flush's database time; past it the batch is dropped
-    retention_interval: float = Field(600.0, gt=0, le=86_400)  # seconds between retention runs
-    retention_batch: int = Field(500, ge=1, le=100_000)  # rows per DELETE
+
+class TraceSettings(BaseModel):
+    """How traces are kept in the database (see the module docstring)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sample_rate: float = _default("sample_rate")
+    retention_days: float = _default("retention_days")
+    payloads: Literal["off", "masked"] = _default("payloads")
+    preview_chars: int = _default("preview_chars")
+    queue_size: int = _default("queue_size")
+    batch_size: int = _default("batch_size")
+    flush_interval: float = _default("flush_interval")
+    write_timeout: float = _default("write_timeout")
+    retention_interval: float = _default("retention_interval")
+    retention_batch: int = _default("retention_batch")
+
+    @classmethod
+    def of(cls, settings: Settings) -> TraceSettings:
+        """The `trace_*` part of the process settings."""
+        return cls(**{name: getattr(settings, _PREFIX + name) for name in cls.model_fields})
+
+    @property
+    def previews(self) -> bool:
+        """Whether masked previews are kept (and so worth making on the request path)."""
+        return self.payloads == "masked" and self.preview_chars > 0
