@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -38,6 +39,17 @@ class Settings(BaseSettings):
     metrics_access: Literal["open", "master_key", "off"] | None = None  # see effective_metrics_access
     auth_failure_limit: int = Field(10, ge=1, le=10_000)  # failed authentications per client IP ...
     auth_failure_window: float = Field(60.0, gt=0, le=86_400)  # ... per this many seconds, then 429
+    admin_session_ttl: float = Field(12 * 3600.0, gt=0, le=30 * 86_400)  # seconds an admin panel session lives
+    admin_session_idle: float = Field(3600.0, gt=0, le=30 * 86_400)  # ... and unused before it ends
+    # OpenID Connect single sign-on for the admin panel (aigw.identity.oidc): on when the issuer is set
+    oidc_issuer: str | None = None  # discovery at <issuer>/.well-known/openid-configuration
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_redirect_url: str | None = None  # the callback URL registered at the provider; default: from the request
+    oidc_scopes: Annotated[list[str], NoDecode] = ["openid", "email", "profile"]
+    oidc_role_claim: Annotated[list[str], NoDecode] = ["groups", "roles"]  # claims whose values map to roles
+    oidc_admin_values: Annotated[list[str], NoDecode] = []  # claim values that make an admin
+    oidc_viewer_values: Annotated[list[str], NoDecode] = []  # ... a viewer; no matching value: refused
     openai_api_key: SecretStr | None = None
     openai_base_url: str = "https://api.openai.com/v1"
     openai_model: str = "gpt-4o-mini"
@@ -116,6 +128,32 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("oidc_role_claim", "oidc_admin_values", "oidc_viewer_values", mode="before")
+    @classmethod
+    def _split_at_commas(cls, value: object) -> object:
+        """Comma-separated: group names may hold spaces ("Platform Admins")."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("oidc_scopes", mode="before")
+    @classmethod
+    def _split_scopes(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.replace(",", " ").split()
+        return value
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _https_issuer(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.rstrip("/")
+        host = urlsplit(value).hostname or ""
+        if not (value.startswith("https://") or (value.startswith("http://") and _loopback_name(host))):
+            raise ValueError("must be an https:// URL (http:// only for a provider on this machine)")
+        return value
+
     @field_validator("master_key")
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
@@ -144,13 +182,7 @@ class Settings(BaseSettings):
 
     @property
     def binds_loopback_only(self) -> bool:
-        host = self.gateway_host.strip("[]")
-        if host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            return False
+        return _loopback_name(self.gateway_host.strip("[]"))
 
     @property
     def effective_metrics_access(self) -> Literal["open", "master_key", "off"]:
@@ -161,6 +193,19 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.state_dir / 'aigw.db'}"
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return self.oidc_issuer is not None and self.oidc_client_id is not None
+
+
+def _loopback_name(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class SettingsError(Exception):

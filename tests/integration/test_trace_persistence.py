@@ -66,7 +66,7 @@ async def test_the_migration_creates_exactly_the_tables_of_the_code(database: Da
     async with database.engine.connect() as connection:
         assert await connection.run_sync(differences) == []
     assert await downgrade(database, "0003") == "0003"
-    assert await upgrade(database) == "0004"
+    assert await upgrade(database, "0004") == "0004"
 
 
 async def test_two_replicas_find_each_others_traces_and_merge_their_rollups(
