@@ -92,6 +92,8 @@ CHAT_COMPLETION = {
         },
     },
 }
+# A stream's events: each `data` is a chat.completion.chunk, an error object, or the final "[DONE]".
+SSE_EVENT = {"type": "object", "required": ["data"], "properties": {"data": {"type": "string", "minLength": 1}}}
 TOKENS = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 1}
 EMBEDDING_REQUEST = {
     "type": "object",
@@ -168,7 +170,7 @@ def _operation(operation_id: str, ok: dict[str, Any], body: dict[str, Any] | Non
 
 def openai_paths() -> dict[str, Any]:
     """OpenAPI `paths` of the OpenAI-compatible endpoints (with the /v1 prefix)."""
-    chat_ok = {**_json(CHAT_COMPLETION), "text/event-stream": {"schema": {"type": "string"}}}
+    chat_ok = {**_json(CHAT_COMPLETION), "text/event-stream": {"schema": SSE_EVENT}}
     return {
         "/v1/chat/completions": {"post": _operation("create_chat_completion", chat_ok, CHAT_REQUEST)},
         "/v1/embeddings": {"post": _operation("create_embedding", _json(EMBEDDING_LIST), EMBEDDING_REQUEST)},

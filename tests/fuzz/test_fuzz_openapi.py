@@ -35,7 +35,7 @@ from tests.support.processes import GatewayProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.fuzz]
 
-EXAMPLES_PER_OPERATION = 25
+EXAMPLES_PER_OPERATION = 60
 ANSWER_WITHIN_S = 5.0
 ERROR_FIELDS = {"message", "type", "param", "code"}
 
