@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import MASTER_KEY, GatewayFactory, openai_env
 from tests.support.processes import GatewayProcess, MockUpstream
 from tests.support.scripted_upstream import Answer, ScriptedUpstream
+from tests.support.traces import TRACE_ENV, stored_traces
 
 pytestmark = pytest.mark.chaos
 AUTH = {"authorization": f"Bearer {MASTER_KEY}"}
@@ -33,6 +34,7 @@ def scripted_env(server: ScriptedUpstream, **extra: str) -> dict[str, str]:
         "AI_OPENAI_API_KEY": "sk-up",
         "AI_OPENAI_BASE_URL": server.url,
         "AI_RETRY_BACKOFF_BASE": "0.01",
+        **TRACE_ENV,
         **extra,
     }
 
@@ -42,10 +44,7 @@ def chat(gateway: GatewayProcess, body: dict[str, object] | None = None, timeout
 
 
 def trace_of(gateway: GatewayProcess, response: httpx.Response) -> dict[str, object]:
-    request_id = response.headers["x-request-id"]
-    found = httpx.get(f"{gateway.url}/admin/api/traces/{request_id}", headers=AUTH)
-    assert found.status_code == 200
-    return dict(found.json())
+    return stored_traces(gateway.url, response.headers["x-request-id"], AUTH)[0]
 
 
 def test_retries_retryable_failures_then_succeeds(scripted: ScriptedUpstream, gateway_factory: GatewayFactory) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import GatewayFactory, openai_env
 from tests.support.processes import GatewayProcess, MockUpstream
+from tests.support.traces import TRACE_ENV, stored_traces
 
 pytestmark = pytest.mark.integration
 MASTER_KEY = "sk-observability-bounds-" + "4f1c9a" * 7
@@ -22,7 +23,7 @@ USER = [{"role": "user", "content": "hi"}]
 
 @pytest.fixture
 def gateway(upstream: MockUpstream, gateway_factory: GatewayFactory) -> GatewayProcess:
-    return gateway_factory(openai_env(upstream, AI_MASTER_KEY=MASTER_KEY))
+    return gateway_factory(openai_env(upstream, AI_MASTER_KEY=MASTER_KEY, **TRACE_ENV))
 
 
 def _get(gateway: GatewayProcess, path: str) -> tuple[int, bytes]:
@@ -82,8 +83,7 @@ def test_two_requests_sharing_a_request_id_keep_both_traces(gateway: GatewayProc
         httpx.post(f"{gateway.url}/v1/embeddings", json={"model": "m", "input": "x"}, headers=headers).status_code
         == 200
     )
-    listing = httpx.get(f"{gateway.url}/admin/api/traces", params={"limit": 10}, headers=AUTH).json()
-    shared = [t for t in listing["data"] if t["request_id"] == "shared-id"]
+    shared = stored_traces(gateway.url, "shared-id", AUTH, count=2)
     assert [t["endpoint"] for t in shared] == ["embeddings", "chat"]
-    latest = httpx.get(f"{gateway.url}/admin/api/traces/shared-id", headers=AUTH).json()
-    assert latest["endpoint"] == "embeddings"
+    listing = httpx.get(f"{gateway.url}/admin/api/traces", params={"request_id": "shared-id"}, headers=AUTH).json()
+    assert [t["endpoint"] for t in listing["data"]] == ["embeddings", "chat"]

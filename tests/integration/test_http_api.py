@@ -7,6 +7,7 @@ import pytest
 
 from tests.conftest import MASTER_KEY, GatewayFactory, openai_env
 from tests.support.processes import GatewayProcess, MockUpstream
+from tests.support.traces import TRACE_ENV, stored_traces
 
 pytestmark = pytest.mark.integration
 AUTH = {"authorization": f"Bearer {MASTER_KEY}"}
@@ -16,7 +17,7 @@ CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
 @pytest.fixture
 def gateway(upstream: MockUpstream, gateway_factory: GatewayFactory) -> GatewayProcess:
-    return gateway_factory(openai_env(upstream, AI_MAX_BODY_BYTES="4096"))
+    return gateway_factory(openai_env(upstream, AI_MAX_BODY_BYTES="4096", **TRACE_ENV))
 
 
 def _error(response: httpx.Response) -> dict[str, object]:
@@ -113,7 +114,7 @@ def test_request_id_is_echoed_or_generated(gateway: GatewayProcess) -> None:
 def test_traces_record_each_stage(gateway: GatewayProcess) -> None:
     response = httpx.post(f"{gateway.url}/v1/chat/completions", json=CHAT, headers={**AUTH, "x-request-id": "t-1"})
     assert response.status_code == 200
-    trace = httpx.get(f"{gateway.url}/admin/api/traces/t-1", headers=AUTH).json()
+    (trace,) = stored_traces(gateway.url, "t-1", AUTH)
     names = [s["name"] for s in trace["spans"]]
     assert names == ["auth", "parse", "route", "provider_attempt", "response"]
     assert all(s["duration_ms"] >= 0 for s in trace["spans"])

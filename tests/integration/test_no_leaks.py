@@ -7,6 +7,7 @@ import pytest
 
 from tests.conftest import MASTER_KEY, UPSTREAM_KEY, GatewayFactory, openai_env
 from tests.support.processes import MockUpstream
+from tests.support.traces import TRACE_ENV, listed_traces
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +22,7 @@ PLANTED = [
 
 
 def test_secrets_and_pii_stay_out_of_logs_and_traces(upstream: MockUpstream, gateway_factory: GatewayFactory) -> None:
-    gateway = gateway_factory(openai_env(upstream, AI_LOG_LEVEL="DEBUG"))
+    gateway = gateway_factory(openai_env(upstream, AI_LOG_LEVEL="DEBUG", **TRACE_ENV))
     auth = {"authorization": f"Bearer {MASTER_KEY}"}
     text = "Contact " + ", ".join(PLANTED)
     ok = httpx.post(
@@ -49,8 +50,12 @@ def test_secrets_and_pii_stay_out_of_logs_and_traces(upstream: MockUpstream, gat
     upstream.configure(error_rate=1.0, error_status=500)
     httpx.post(f"{gateway.url}/v1/embeddings", json={"model": "e", "input": text}, headers=auth)
 
-    traces = httpx.get(f"{gateway.url}/admin/api/traces", params={"limit": 100}, headers=auth).json()["data"]
-    full_traces = [httpx.get(f"{gateway.url}/admin/api/traces/{t['request_id']}", headers=auth).text for t in traces]
+    traces = listed_traces(gateway.url, auth, count=5, limit=100, previews="true")
+    full_traces = [
+        httpx.get(f"{gateway.url}/admin/api/traces/{t['request_id']}", params={"previews": "true"}, headers=auth).text
+        for t in traces
+    ]
+    assert any(t.get("prompt_preview") for t in traces)  # the previews were looked at, and hold none of them
     gateway.stop()  # flushes the log writer
     logs = gateway.logs()
     assert logs.count('"msg":"request"') >= 6, logs

@@ -13,6 +13,7 @@ from faker import Faker
 
 from tests.conftest import MASTER_KEY, UPSTREAM_KEY, GatewayFactory, openai_env
 from tests.support.processes import MockUpstream
+from tests.support.traces import TRACE_ENV, listed_traces, stored_traces
 from tests.support.scripted_upstream import Answer, ScriptedUpstream
 
 pytestmark = pytest.mark.integration
@@ -65,7 +66,7 @@ def test_mask_mode_sends_no_planted_value_anywhere(
     upstream.reset()
     assert upstream.record is not None
     upstream.record.write_text("")
-    gateway = gateway_factory(openai_env(upstream, AI_LOG_LEVEL="DEBUG"))
+    gateway = gateway_factory(openai_env(upstream, AI_LOG_LEVEL="DEBUG", **TRACE_ENV))
     text = prose(planted)
     half = len(planted) // 2
     calls = [
@@ -103,8 +104,8 @@ def test_mask_mode_sends_no_planted_value_anywhere(
     assert len(received) == len(calls) + 1  # every call reached the upstream ...
     sent = json.dumps(received)
     assert "<EMAIL_1>" in sent and "<SECRET_1>" in sent  # ... masked
-    traces = httpx.get(f"{gateway.url}/admin/api/traces", params={"limit": 50}, headers=AUTH).json()["data"]
-    stored = [httpx.get(f"{gateway.url}/admin/api/traces/{t['request_id']}", headers=AUTH).json() for t in traces]
+    traces = listed_traces(gateway.url, AUTH, count=len(calls) + 1, limit=50, previews="true")
+    stored = [trace for t in traces for trace in stored_traces(gateway.url, t["request_id"], AUTH, previews="true")]
     pii_counts = [t["pii"] for t in stored if t.get("pii")]
     assert len(pii_counts) == len(calls) + 1 and all(counts["EMAIL"] >= 1 for counts in pii_counts)
     gateway.stop()

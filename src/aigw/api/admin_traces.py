@@ -39,16 +39,20 @@ PREVIEWS = ("prompt_preview", "answer_preview")
 _UNAVAILABLE = (SQLAlchemyError, OSError, TimeoutError)
 
 
+class TraceSearch(stored.TraceQuery):
+    """The query string of a search: the filters, and whether previews are shown."""
+
+    previews: bool = False
+
+
 @router.get("/traces")
 async def search_traces(
-    gateway: GatewayDep,
-    request: Request,
-    principal: ViewerDep,
-    query: Annotated[stored.TraceQuery, Query()],
-    previews: bool = False,
+    gateway: GatewayDep, request: Request, principal: ViewerDep, wanted: Annotated[TraceSearch, Query()]
 ) -> dict[str, Any]:
-    if query.text is not None or previews:
+    previews = wanted.previews
+    if wanted.text is not None or previews:
         principal = await require_admin(request)
+    query = stored.TraceQuery(**wanted.model_dump(exclude={"previews"}, exclude_unset=True))
     try:
         page = await stored.search(gateway.database, query)
     except stored.InvalidCursor:
