@@ -64,7 +64,7 @@ async def test_users_are_created_listed_verified_and_audited(database: Database)
     users = Users(database)
     alice = await users.create("alice", "admin", PASSWORD, "cli:root")
     await users.create("bob.v", "viewer", PASSWORD + "!", "cli:root")
-    assert [(u.name, u.role) for u in await users.list()] == [("alice", "admin"), ("bob.v", "viewer")]
+    assert [(u.name, u.role) for u in await users.list_all()] == [("alice", "admin"), ("bob.v", "viewer")]
     assert await users.verify("alice", PASSWORD) == alice
     assert await users.verify("alice", PASSWORD + "x") is None
     assert await users.verify("nobody", PASSWORD) is None
@@ -92,7 +92,7 @@ async def test_users_are_created_listed_verified_and_audited(database: Database)
 async def test_bad_users_are_refused(database: Database, name: str, role: str, password: str) -> None:
     with pytest.raises(UserError):
         await Users(database).create(name, role, password, "cli")
-    assert await Users(database).list() == []
+    assert await Users(database).list_all() == []
 
 
 async def test_a_name_is_taken_once(database: Database) -> None:

@@ -1,4 +1,4 @@
-"""The `aigw` command: serve, migrate, config, keys, flags, usage, audit, collections."""
+"""The `aigw` command: serve, migrate, config, keys, flags, usage, audit, collections, users."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from aigw.cli import catalog, control, serve
+from aigw.cli import catalog, control, serve, users
 from aigw.configfile import ConfigError
 from aigw.policy.config import PolicyConfigError
 from aigw.settings import SettingsError
@@ -18,6 +18,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_commands(commands)
     control.add_commands(commands)
     catalog.add_commands(commands)
+    users.add_commands(commands)
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         (getattr(args, "help_parser", None) or parser).print_help()

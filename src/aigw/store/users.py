@@ -92,7 +92,7 @@ class Users:
             await session.flush()
             return User(row.id, name, checked_role)
 
-    async def list(self) -> list[User]:
+    async def list_all(self) -> list[User]:
         async with self._database.sessions() as session:
             rows = await session.execute(select(AdminUser.id, AdminUser.name, AdminUser.role).order_by(AdminUser.name))
             return [User(row.id, row.name, check_role(row.role)) for row in rows]
