@@ -151,8 +151,8 @@ class ControlPlane:
             }
         return report
 
-    async def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
-        return await audit.recent_changes(self.database, limit)
+    async def audit_log(self, limit: int = 100, before: int | None = None) -> list[dict[str, Any]]:
+        return await audit.recent_changes(self.database, limit, before)
 
 
 def validate_routing(value: Any, settings: Settings) -> None:

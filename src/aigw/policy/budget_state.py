@@ -62,10 +62,15 @@ async def seed_budgets(
     return seeded
 
 
-async def live_usage(ledger: BudgetLedger, policy: PolicyConfig) -> list[dict[str, Any]]:
-    """The global budgets as the ledger counts them now: spent, plus what calls in flight hold."""
+async def live_usage(
+    ledger: BudgetLedger, policy: PolicyConfig, keys: Iterable[KeyRecord] = (), most: int = 500
+) -> list[dict[str, Any]]:
+    """The capped budgets as the ledger counts them now: spent, plus what calls in flight hold.
+    Global only by default; with `keys`, each key's and user's too (at most `most` scopes)."""
+    keys = list(keys)
+    scopes = capped_scopes(policy, keys, "daily") + capped_scopes(policy, keys, "monthly")
     shown: list[dict[str, Any]] = []
-    for scope in capped_scopes(policy, [], "daily") + capped_scopes(policy, [], "monthly"):
+    for scope in scopes[:most]:
         try:
             now = await ledger.usage(scope)
         except Exception as exc:  # the ledger's store is away: say so instead of failing the report

@@ -32,11 +32,16 @@ def _masked(target: str, value: Any) -> Any:
     return mask_entry(name, value) if name else mask_secrets(value)
 
 
-async def recent_changes(database: Database, limit: int = 100) -> list[dict[str, Any]]:
+async def recent_changes(database: Database, limit: int = 100, before: int | None = None) -> list[dict[str, Any]]:
+    """The newest `limit` entries, or the newest older than entry id `before` (keyset paging)."""
+    statement = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if before is not None:
+        statement = statement.where(AuditEntry.id < before)
     async with database.sessions() as session:
-        rows = await session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))
+        rows = await session.scalars(statement)
         return [
             {
+                "id": r.id,
                 "ts": r.ts.isoformat() if r.ts else None,
                 "actor": r.actor,
                 "action": r.action,

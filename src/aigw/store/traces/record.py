@@ -97,7 +97,7 @@ def facts_of(trace: Trace) -> Facts:
     latency = _number(attrs.get("latency_ms"))
     return Facts(
         minute=int(trace.started_at // 60),
-        provider=_text(attrs.get("provider"), "provider") or "",
+        provider=_text(attrs.get("provider"), "provider") or _last_attempted(trace),
         model=_text(attrs.get("model"), "model") or "",
         http_status=status,
         error=status >= 500,
@@ -110,6 +110,15 @@ def facts_of(trace: Trace) -> Facts:
         latency_ms=latency if latency is not None else trace.duration_ms,
         upstream_ms=_number(attrs.get("upstream_ms")),
     )
+
+
+def _last_attempted(trace: Trace) -> str:
+    """A request that failed on every provider names none: its error belongs to the last one tried
+    (else the panel's provider health would show a failing provider without errors)."""
+    for span in reversed(trace.spans):
+        if span.name == "provider_attempt":
+            return _text(span.attrs.get("provider"), "provider") or ""
+    return ""
 
 
 def must_keep(facts: Facts) -> bool:
