@@ -105,6 +105,11 @@ async def usage(gateway: GatewayDep, _: ViewerDep) -> dict[str, Any]:
 
 @router.get("/audit")
 async def audit_log(
-    gateway: GatewayDep, _: ViewerDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    gateway: GatewayDep,
+    _: ViewerDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before: Annotated[int | None, Query(ge=1)] = None,
 ) -> dict[str, Any]:
-    return {"object": "list", "data": await gateway.plane.audit_log(limit)}
+    """Newest first; the next page is `?before=<next_before>` (None: no more entries)."""
+    data = await gateway.plane.audit_log(limit, before)
+    return {"object": "list", "data": data, "next_before": data[-1]["id"] if len(data) == limit else None}
