@@ -87,7 +87,7 @@ class OtelExport:
         *,
         exporter: SpanExporter | None = None,
         queue_size: int = 10_000,
-        schedule_delay_ms: float = 1000,
+        schedule_delay_ms: float | None = None,  # None: OTEL_BSP_SCHEDULE_DELAY, else 5 s
     ) -> None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.resources import SERVICE_NAME, Resource
