@@ -15,7 +15,7 @@ fall back on cheap conservative answers that mask more, never less (see `phones`
 from __future__ import annotations
 
 BASE_UNITS = 256
-UNITS_PER_KIB = 32.0
+UNITS_PER_KIB = 24.0
 WINDOW = 1  # judging one window of a run of digits (a few regex tests)
 PARSE = 8  # one libphonenumber parse and validation
 

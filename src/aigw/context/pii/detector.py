@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from aigw.context.pii import numbers, validators
+from aigw.context.pii import numbers, phone_metadata, validators
 from aigw.context.pii.budget import WorkBudget
 from aigw.context.pii.findings import Finding, PIIType, resolve_overlaps
 from aigw.context.pii.patterns import CLASSIFIER, LATER, SCANNER
@@ -31,6 +31,7 @@ class PIIDetector:
 
     def __init__(self, *, regions: Iterable[str] = DEFAULT_REGIONS, types: Iterable[PIIType] | None = None) -> None:
         self.regions = tuple(r.upper() for r in regions)
+        phone_metadata.prepare(self.regions)
         self.types = frozenset(PIIType if types is None else types)
         handlers: dict[str, _Handler] = {
             "pem": _whole(PIIType.SECRET),

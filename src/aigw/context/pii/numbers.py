@@ -90,10 +90,15 @@ def number_findings(text: str, start: int, end: int, phones: PhoneRules) -> list
 
 def _whole_run_as_phone(text: str, start: int, end: int) -> list[_Span]:
     """The fail-safe once the budget is spent: a run with enough digits for any kind (8: a phone
-    number with its country code) might have held one, so it is masked whole; a date never."""
+    number with its country code) might have held one, so it is masked whole; a date never. The
+    checks that cost next to nothing (SSN and card shapes, Luhn) still name the type."""
     run = text[start:end]
     if sum(map(str.isdigit, run)) < MIN_DIGITS or _DATE.fullmatch(run):
         return []
+    if _SSN_SHAPE.fullmatch(run) and is_ssn(run):
+        return [(PIIType.SSN, start, end)]
+    if _CARD_SHAPE.fullmatch(run) and is_card(run):
+        return [(PIIType.CARD, start, end)]
     return [(PIIType.PHONE, start, end)]
 
 

@@ -127,7 +127,7 @@ _STARTS = (
     r"[A-Za-z0-9/+][A-Za-z0-9/+]{39}(?![A-Za-z0-9/+=])",
     r"[A-Z][A-Z]\d\d",
     # numbers; the look-behinds of _NUMBER run only once the first character matched
-    r"[+(\d](?<![.\-/@#$€£¥%+&*].)(?<!\d[,:].)[\d \u00a0().\-/+(]{5,30}\d",
+    r"[+(\d](?<![.\-/@#$€£¥%+&*].)(?<!\d[,:].)(?:(?<=[+(])[+(]?\d)?[\d \u00a0().\-/]{5,30}\d",
     r"\d(?<!\..)\d{0,2}\.\d{1,3}\.\d{1,3}\.\d",  # dotted quads
     # IPv6 never starts right after ":" or "." and needs some substance (as `_IPV6` says)
     r"(?<![:.])(?=[0-9A-Fa-f][0-9A-Fa-f]{0,3}:[0-9A-Fa-f]{0,4}:|:[0-9A-Fa-f]{0,4}:)" + _IPV6_SUBSTANCE,

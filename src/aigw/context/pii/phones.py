@@ -1,8 +1,8 @@
 """Phone numbers: libphonenumber's rules, applied only to candidates the scanner found.
 
 Parsing costs about 30-50 µs per region, so every cheap test comes first, ending with
-`phone_metadata.may_be_valid` (the region's number pattern on the digits: most candidates stop
-there). `PhoneRules` holds one scan's state: libphonenumber's answers are memoized for that scan
+`phone_metadata.may_be_valid_national` (the region's number pattern on the digits: most
+candidates stop there). `PhoneRules` holds one scan's state: libphonenumber's answers are memoized for that scan
 only (a process-wide cache would keep phone numbers in memory long after the request that held
 them) and paid from the request's `WorkBudget`; once it is spent a candidate that passes the cheap
 tests counts as a phone (masks more, never less). What is accepted:
@@ -36,11 +36,9 @@ from phonenumbers import NumberParseException, PhoneNumberFormat
 from aigw.context.pii.budget import PARSE, WorkBudget
 from aigw.context.pii.phone_metadata import (
     country_code_for_region,
-    country_code_of,
     digits_of,
-    may_be_possible,
-    may_be_valid,
-    may_be_valid_in_any,
+    may_be_valid_international,
+    may_be_valid_national,
     national_lengths,
     trunk_prefix,
 )
@@ -75,6 +73,8 @@ _CONTEXT = re.compile(
 
 def split_extension(candidate: str) -> str:
     """The number without a trailing `x123` / `ext. 123` extension."""
+    if "x" not in candidate and "#" not in candidate:
+        return candidate  # most candidates, without a regex search
     match = _EXTENSION.search(candidate)
     return candidate[: match.start()] if match else candidate
 
@@ -113,23 +113,18 @@ class PhoneRules:
             return False
         written = digits_of(number)
         regions = _regions_for(number.lstrip("(").startswith("0"), digits, self.regions)
-        if not regions or not may_be_valid_in_any(written, _country_codes(regions)):
+        if not regions or not may_be_valid_national(written, regions):
             return False  # the usual answer for text that is not a phone number: one regex search
         return any(self._national(candidate, written, region, bare) for region in regions)
 
     def _international(self, candidate: str, *, grouped: bool, strict: bool) -> bool:
-        national = digits_of(split_extension(candidate))
-        country_code = country_code_of(national)
-        if country_code is None:
-            return False
-        national = national[len(str(country_code)) :]
         possible = grouped and not strict
-        if not (may_be_possible(national, country_code) if possible else may_be_valid(national, country_code)):
+        if not may_be_valid_international(digits_of(split_extension(candidate)), possible=possible):
             return False
         return self._ask(candidate, "+" if possible else "+valid", grouped, _international)
 
     def _national(self, candidate: str, written: str, region: str, bare: bool) -> bool:
-        if not may_be_valid(written, country_code_for_region(region)):
+        if not may_be_valid_national(written, (region,)):
             return False
         return self._ask(candidate, region, bare, _valid_national)
 
@@ -155,11 +150,6 @@ def _international(candidate: str, mode: str, grouped: bool) -> bool:
     if mode == "+" and phonenumbers.is_possible_number(parsed):
         return True  # cheap, and enough for a +number written with separators
     return bool(phonenumbers.is_valid_number(parsed))
-
-
-@functools.cache
-def _country_codes(regions: tuple[str, ...]) -> tuple[int, ...]:
-    return tuple(sorted({country_code_for_region(region) for region in regions}))
 
 
 @functools.cache
