@@ -764,6 +764,25 @@ def search_targets(search: Result | None) -> list[str]:
     return rows
 
 
+def tracing_targets(tracing: Result | None) -> list[str]:
+    cpu_label = "gateway CPU per request, traces persisted at the default sample rate vs tracing off: ≤ +5 %"
+    browse_label = "an operator paging /admin/api/traces under load: chat p99 unchanged (≤ +1 ms or 10 %)"
+    if tracing is None:
+        return [f"| {cpu_label} | not run | n/a |", f"| {browse_label} | not run | n/a |"]
+    cpu = (
+        f"{tracing['cpu_us_default']:.0f} vs {tracing['cpu_us_off']:.0f} us/request "
+        f"({100 * tracing['cpu_overhead']:+.1f} %; 1 worker, {tracing['rate']:g} req/s)"
+    )
+    browse = (
+        f"p99 {tracing['p99_browsing_ms']:.1f} vs {tracing['p99_quiet_ms']:.1f} ms "
+        f"({tracing['p99_added_by_browsing_ms']:+.1f} ms; {tracing['pages_browsed']} pages read)"
+    )
+    return [
+        f"| {cpu_label} | {cpu} | {verdict(tracing['cpu_ok'])} |",
+        f"| {browse_label} | {browse} | {verdict(tracing['browsing_ok'])} |",
+    ]
+
+
 def search_phase() -> Result:
     """scripts/bench_search.py in the gateway's venv: a 10,000-item catalog searched with the kill switch on."""
     cmd = [str(aigw_bin().parent / "python"), str(REPO / "scripts" / "bench_search.py")]
@@ -773,6 +792,17 @@ def search_phase() -> Result:
         raise BenchError(f"search benchmark failed: {out.stderr.strip()[-300:]}")
     result: Result = json.loads(out.stdout.strip().splitlines()[-1])
     log(f"local search: {result}")
+    return result
+
+
+def tracing_phase() -> Result:
+    """scripts/bench_tracing.py in the gateway's venv: tracing off vs persisted at the defaults, and browsing."""
+    cmd = [str(aigw_bin().parent / "python"), str(REPO / "scripts" / "bench_tracing.py")]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    if out.returncode != 0:
+        raise BenchError(f"tracing benchmark failed: {out.stderr.strip()[-300:]}")
+    result: Result = json.loads(out.stdout.strip().splitlines()[-1])
+    log(f"persisted traces: { {k: v for k, v in result.items() if k != 'runs'} }")
     return result
 
 
@@ -842,6 +872,7 @@ class Report:
     mem: MemoryRun | None = None
     pii: Result | None = None  # aigw.context.pii.benchmark() in a process of its own
     search: Result | None = None  # scripts/bench_search.py: local semantic_search over HTTP
+    tracing: Result | None = None  # scripts/bench_tracing.py: persisted traces' CPU, browsing under load
     failures: list[str] = field(default_factory=list)
     raw: list[str] = field(default_factory=list)
 
@@ -873,6 +904,7 @@ class Report:
             *targets_table(systems["floor"], systems["aigw"], self.mem, policy),
             pii_target(self.pii),
             *search_targets(self.search),
+            *tracing_targets(self.tracing),
         ]
 
     def method(self) -> str:
@@ -1014,7 +1046,7 @@ def run_all(cfg: Config, report: Report, tmp: Path, procs: Processes) -> None:
                 log(f"ERROR: {e}")
                 report.failures.append(str(e))
     report.raw = summarize_raw(bdir, report.files)
-    for phase, attr in ((pii_phase, "pii"), (search_phase, "search")):
+    for phase, attr in ((pii_phase, "pii"), (search_phase, "search"), (tracing_phase, "tracing")):
         try:
             setattr(report, attr, phase())
         except BenchError as e:
