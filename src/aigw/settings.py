@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from aigw.quantities import PerMinute, TokenCount, UsdAmount
+
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 MIN_MASTER_KEY_CHARS = 32
 
@@ -80,16 +82,16 @@ class Settings(BaseSettings):
     provider_swap_grace: float = Field(30.0, ge=0, le=3600)  # seconds replaced providers keep serving calls in flight
     auto_migrate: bool = True
 
-    rate_limit_per_user: int | None = Field(None, ge=1)
-    rate_limit_per_ip: int | None = Field(None, ge=1)
-    budget_daily: float | None = Field(None, ge=0)
-    budget_monthly: float | None = Field(None, ge=0)
-    budget_user_daily: float | None = Field(None, ge=0)
-    budget_user_monthly: float | None = Field(None, ge=0)
-    max_request_cost: float | None = Field(None, ge=0)
+    rate_limit_per_user: PerMinute | None = None
+    rate_limit_per_ip: PerMinute | None = None
+    budget_daily: UsdAmount | None = None
+    budget_monthly: UsdAmount | None = None
+    budget_user_daily: UsdAmount | None = None
+    budget_user_monthly: UsdAmount | None = None
+    max_request_cost: UsdAmount | None = None
     alert_webhook_url: str | None = None
     pii_mode: Literal["mask", "restore", "block", "off"] = "mask"
-    max_prompt_tokens: int | None = Field(None, ge=1)
+    max_prompt_tokens: TokenCount | None = None
     prompt_overflow: Literal["reject", "trim_oldest"] = "reject"
 
     cache_enabled: bool = True  # exact-match cache of temperature-0 chat, embeddings and task answers

@@ -139,3 +139,22 @@ def test_invalid_stream_fields_name_the_param(extra: dict[str, Any], param: str)
     with pytest.raises(InvalidRequestError) as info:
         chat_request({"model": "m", "messages": USER, **extra}, "default")
     assert info.value.param == param
+
+
+@pytest.mark.parametrize(
+    ("message", "param"),
+    [
+        ({"role": "user", "content": [{"type": [], "text": "hi"}]}, "messages.0.content.0.type"),
+        ({"role": "user", "content": [{"text": "hi"}]}, "messages.0.content.0.type"),
+        ({"role": "user", "content": 5}, "messages.0.content"),
+        ({"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": {"a": 1}}}]}, "messages.0"),
+        ({"role": "assistant", "function_call": {"name": ["f"]}}, "messages.0.function_call.name"),
+        ({"role": "tool", "tool_call_id": 7, "content": "x"}, "messages.0.tool_call_id"),
+    ],
+)
+def test_message_fields_the_gateway_reads_have_openais_types(message: dict[str, Any], param: str) -> None:
+    """A content part whose type was a list reached the PII stage and raised there (a 500, found by the fuzzer)."""
+    with pytest.raises(InvalidRequestError) as refused:
+        chat_request({"model": "m", "messages": [message]}, None)
+    assert refused.value.status == 400
+    assert refused.value.param is not None and refused.value.param.startswith(param)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 from starlette.requests import Request
 
 from aigw.api.json_body import parse_json_object
@@ -39,15 +39,37 @@ Metadata = Annotated[
     Field(max_length=MAX_METADATA_PAIRS),
 ]
 TokenIds = list[StrictInt]
+MAX_PART_TYPE_CHARS = 64  # "text", "image_url", "input_audio" ...
 
 
 class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class ContentPartBody(_Open):
+    type: Annotated[StrictStr, Field(min_length=1, max_length=MAX_PART_TYPE_CHARS)]
+
+
+class FunctionCallBody(_Open):
+    name: StrictStr | None = None
+    arguments: StrictStr | None = None  # JSON text, as OpenAI sends and takes it
+
+
+class ToolCallBody(_Open):
+    id: StrictStr | None = None
+    type: StrictStr | None = None
+    function: FunctionCallBody | None = None
+
+
 class ChatMessageBody(_Open):
+    """The fields of a message the gateway reads (PII, tokens, restore) have the types OpenAI gives them."""
+
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | list[dict[str, Any]] | None = None
+    content: StrictStr | list[ContentPartBody] | None = None
+    name: StrictStr | None = None
+    tool_call_id: StrictStr | None = None
+    tool_calls: list[ToolCallBody] | None = None
+    function_call: FunctionCallBody | None = None
 
 
 class StreamOptionsBody(_Open):
@@ -166,7 +188,8 @@ def _validate(schema: type[_Body], body: dict[str, Any]) -> _Body:
     try:
         return schema.model_validate(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        # The most specific error: of a union (text or parts), the member that got furthest says what is wrong.
+        first = max(exc.errors(include_url=False), key=lambda error: len(error["loc"]))
         loc = first["loc"]
         if loc and loc[0] in _MAPS:
             loc = loc[:1]

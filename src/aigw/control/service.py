@@ -14,6 +14,7 @@ from aigw.context.templates import TemplateError, TemplateStore
 from aigw.masking import mask_secrets
 from aigw.policy.config import PolicyConfig, PolicyConfigError, validate_entry
 from aigw.policy.keys import generate_key
+from aigw.quantities import PerMinute, TokenCount, UsdDecimal
 from aigw.settings import Settings, load_settings
 from aigw.store import audit, settings_store
 from aigw.store import keys as key_rows
@@ -29,7 +30,7 @@ class KeySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     pii_mode: Literal["mask", "restore", "block", "off"] | None = None
-    max_prompt_tokens: int | None = Field(None, ge=1)
+    max_prompt_tokens: TokenCount | None = None
     prompt_overflow: Literal["reject", "trim_oldest"] | None = None
     cache: bool | None = None  # False: this key's calls are never answered from nor stored in the cache
 
@@ -42,10 +43,10 @@ class KeySpec(BaseModel):
     user: str | None = Field(None, max_length=100)
     name: str | None = Field(None, max_length=100)
     models: list[str] | None = None
-    rpm: int | None = Field(None, ge=1)
-    tpm: int | None = Field(None, ge=1)
-    budget_daily: Decimal | None = Field(None, ge=0)
-    budget_monthly: Decimal | None = Field(None, ge=0)
+    rpm: PerMinute | None = None
+    tpm: TokenCount | None = None
+    budget_daily: UsdDecimal | None = None
+    budget_monthly: UsdDecimal | None = None
     expires_at: dt.datetime | None = None
     settings: KeySettings | None = None
 

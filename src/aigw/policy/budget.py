@@ -43,12 +43,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Literal, Protocol, TypedDict, Unpack, runtime_checkable
 
+from aigw.quantities import MAX_USD
+
 Period = Literal["daily", "monthly"]
 PERIODS: tuple[Period, ...] = ("daily", "monthly")
 DEFAULT_THRESHOLDS = (0.8, 1.0)
 DEFAULT_RESERVATION_TTL = 600.0  # seconds
 DEFAULT_RETENTION_GRACE = 3600.0  # seconds a period's counters outlive the period
-MAX_USD = 1e9  # 1e15 micro-dollars: sums stay exact in Redis' Lua (doubles, exact below 2**53)
 _MICROS_PER_USD = Decimal(1_000_000)
 _SWEEP_EVERY = 60.0  # seconds between two sweeps of forgotten periods in the in-process ledger
 

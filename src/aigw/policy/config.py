@@ -11,21 +11,22 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from aigw.quantities import PerMinute, TokenCount, UsdAmount
 from aigw.settings import Settings
 
 
 class PolicyConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    rate_limit_per_user: int | None = Field(None, ge=1, description="requests per minute per key/user")
-    rate_limit_per_ip: int | None = Field(None, ge=1, description="requests per minute per client IP")
-    budget_daily: float | None = Field(None, ge=0, description="global daily budget, USD")
-    budget_monthly: float | None = Field(None, ge=0, description="global monthly budget, USD")
-    budget_user_daily: float | None = Field(None, ge=0, description="daily budget of each user (keys with a user), USD")
-    budget_user_monthly: float | None = Field(None, ge=0, description="monthly budget of each user, USD")
-    max_request_cost: float | None = Field(None, ge=0, description="refuse a request whose worst case costs more, USD")
-    reserve_output_tokens: int = Field(
-        4096, ge=1, description="output cap set on calls under a budget that name none (what is reserved)"
+    rate_limit_per_user: PerMinute | None = Field(None, description="requests per minute per key/user")
+    rate_limit_per_ip: PerMinute | None = Field(None, description="requests per minute per client IP")
+    budget_daily: UsdAmount | None = Field(None, description="global daily budget, USD")
+    budget_monthly: UsdAmount | None = Field(None, description="global monthly budget, USD")
+    budget_user_daily: UsdAmount | None = Field(None, description="daily budget of each user (keys with a user), USD")
+    budget_user_monthly: UsdAmount | None = Field(None, description="monthly budget of each user, USD")
+    max_request_cost: UsdAmount | None = Field(None, description="refuse a request whose worst case costs more, USD")
+    reserve_output_tokens: TokenCount = Field(
+        4096, description="output cap set on calls under a budget that name none (what is reserved)"
     )
     budget_fail_closed: bool = Field(False, description="refuse calls (429) while the budget store is unreachable")
     fallback_order: tuple[str, ...] | None = Field(None, description="provider order; overrides AI_FALLBACK_ORDER")
@@ -37,7 +38,7 @@ class PolicyConfig(BaseModel):
     pii_mode: Literal["mask", "restore", "block", "off"] = Field(
         "mask", description="personal data and secrets in requests: mask, restore (into the answer), block or off"
     )
-    max_prompt_tokens: int | None = Field(None, ge=1, description="most prompt tokens a request may send")
+    max_prompt_tokens: TokenCount | None = Field(None, description="most prompt tokens a request may send")
     prompt_overflow: Literal["reject", "trim_oldest"] = Field(
         "reject", description="a prompt over its token budget: refuse it (400) or drop the oldest messages"
     )
