@@ -34,6 +34,7 @@ aigw.page("audit", () => {
       newest.disabled = before === null;
       document.getElementById("page-info").textContent = `Page ${pageNumber}`;
       state("audit-state");
+      aigw.loaded();
     } catch (error) {
       state("audit-state", "error", `Could not load the audit log: ${error.message}`);
     }

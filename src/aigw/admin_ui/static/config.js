@@ -41,6 +41,7 @@ aigw.page("config", () => {
       values = (await api("/admin/api/config/sources")).data;
       render();
       state("config-state");
+      aigw.loaded();
     } catch (error) {
       state("config-state", "error", `Could not load the configuration: ${error.message}`);
     }

@@ -55,6 +55,7 @@ aigw.page("flags", () => {
         { label: "", value: (f) => { const b = adminButton(f.enabled ? "Turn off" : "Turn on", { onclick: () => flip(f.name, !f.enabled) }); b.dataset.flag = f.name; return b; } },
       ], rows, "No flags"));
       state("flags-state");
+      aigw.loaded();
     } catch (error) {
       state("flags-state", "error", `Could not load the flags: ${error.message}`);
     }

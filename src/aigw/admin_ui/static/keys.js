@@ -56,6 +56,7 @@ aigw.page("keys", () => {
         { label: "", value: revokeButton },
       ], keys.data, "No keys yet: create one to give a caller access"));
       state("keys-state");
+      aigw.loaded();
     } catch (error) {
       state("keys-state", "error", `Could not load the keys: ${error.message}`);
     }

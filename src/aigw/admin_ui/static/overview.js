@@ -106,7 +106,7 @@ aigw.page("overview", () => {
       await costToday();
       state("overview-state");
       document.getElementById("refreshed").textContent = `Updated ${new Date().toLocaleTimeString()}`;
-      document.body.dataset.loaded = "true";
+      aigw.loaded();
     } catch (error) {
       state("overview-state", "error", `Could not load the figures: ${error.message}`);
     }

@@ -212,6 +212,11 @@ const aigw = (() => {
 
   function page(name, init) { pages[name] = init; }
 
+  /** Marks a finished load on <body data-loads="n">: tests and tools wait for it to change. */
+  function loaded() {
+    document.body.dataset.loads = String(Number(document.body.dataset.loads || 0) + 1);
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     if (!isAdmin) document.querySelectorAll("[data-admin-only]").forEach(disable);
     document.getElementById("sign-out")?.addEventListener("click", signOut);
@@ -220,5 +225,5 @@ const aigw = (() => {
     if (init) init();
   });
 
-  return { api, ApiError, el, append, svg, icon, adminButton, fmt, table, emptyState, badge, state, toast, confirmDialog, secretDialog, every, page, isAdmin };
+  return { api, ApiError, el, append, svg, icon, adminButton, fmt, table, emptyState, badge, state, toast, confirmDialog, secretDialog, every, page, loaded, isAdmin };
 })();

@@ -75,6 +75,7 @@ aigw.page("policy", () => {
       budgets(policy);
       keyLimits(policy);
       state("policy-state");
+      aigw.loaded();
     } catch (error) {
       state("policy-state", "error", `Could not load the policy: ${error.message}`);
     }

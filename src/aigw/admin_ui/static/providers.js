@@ -55,6 +55,7 @@ aigw.page("providers", () => {
       const list = document.getElementById("providers");
       list.replaceChildren(...(health.data.length ? health.data.map(card) : [emptyState("No provider is configured")]));
       state("providers-state");
+      aigw.loaded();
       document.getElementById("refreshed").textContent = `Updated ${new Date().toLocaleTimeString()}`;
     } catch (error) {
       state("providers-state", "error", `Could not load the providers: ${error.message}`);

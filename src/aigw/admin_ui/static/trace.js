@@ -4,7 +4,7 @@
 aigw.page("trace", () => {
   const { api, el, svg, fmt, table, state, badge } = aigw;
   const requestId = document.getElementById("request-id").dataset.requestId;
-  const ROW = 26;
+  const ROW = 34;
   const LABEL = 190;
   const AXIS = 22;
 
@@ -47,11 +47,11 @@ aigw.page("trace", () => {
     spans.forEach((span, i) => {
       const top = AXIS + i * ROW;
       if (i % 2 === 0) root.append(svg("rect", { class: "band", x: 0, y: top, width, height: ROW }));
-      const name = svg("text", { class: "row-label", x: 6, y: top + 12 });
+      const name = svg("text", { class: "row-label", x: 6, y: top + 14 });
       name.textContent = span.name;
-      const sub = svg("text", { class: "row-sub", x: 6, y: top + 23 });
+      const sub = svg("text", { class: "row-sub", x: 6, y: top + 28 });
       sub.textContent = spanLabel(span);
-      const bar = svg("rect", { class: `bar ${span.name}${span.status && span.status !== "ok" ? " error" : ""}`, x: x(span.start_ms), y: top + 6, width: Math.max(x(span.start_ms + span.duration_ms) - x(span.start_ms), 2), height: ROW - 12, rx: 3 });
+      const bar = svg("rect", { class: `bar ${span.name}${span.status && span.status !== "ok" ? " error" : ""}`, x: x(span.start_ms), y: top + 9, width: Math.max(x(span.start_ms + span.duration_ms) - x(span.start_ms), 2), height: ROW - 18, rx: 3 });
       const tip = svg("title");
       tip.textContent = `${span.name}: starts at ${fmt.ms(span.start_ms)}, takes ${fmt.ms(span.duration_ms)}${span.status && span.status !== "ok" ? ` (${span.status})` : ""}`;
       bar.append(tip);
@@ -109,6 +109,7 @@ aigw.page("trace", () => {
       const traces = answer.data || [];
       document.getElementById("trace-list").replaceChildren(...traces.map((t, i) => render(t, i, traces.length)));
       state("trace-state");
+      aigw.loaded();
     } catch (error) {
       state("trace-state", "error", error.status === 404 ? error.message : `Could not load the trace: ${error.message}`);
     }

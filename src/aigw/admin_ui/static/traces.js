@@ -67,6 +67,7 @@ aigw.page("traces", () => {
       first.disabled = index === 0;
       document.getElementById("page-info").textContent = `Page ${index + 1} · ${page.data.length} traces`;
       state("traces-state");
+      aigw.loaded();
     } catch (error) {
       state("traces-state", "error", `Search failed: ${error.message}`);
     }
