@@ -6,10 +6,12 @@ the text's length alone is judging runs of digits: each run may be split into up
 and each window may be parsed by libphonenumber for several regions (30-50 µs a parse). An
 adversary who packs digits and separators ("1.5 1.5 …", "0 0 0 …") made every run worth all of
 that: ~2.5 s of CPU per MiB, 200 times ordinary text. So that work is paid from a budget counted in
-units of one window (~5 µs; a parse costs `PARSE`): a base per request (a short request with a
-few phone numbers never runs short) plus `UNITS_PER_KIB` per KiB scanned, so the worst case adds
-at most ~0.2 ms per KiB to the ~0.1 ms/KiB the scan costs. Once the budget is spent the rules
-fall back on cheap conservative answers that mask more, never less (see `phones` and `numbers`).
+units of judging one run or window (5-15 µs; a parse costs `PARSE`): a base per request (a short
+request with a few phone numbers never runs short) plus `UNITS_PER_KIB` per KiB scanned, so the
+worst case adds at most ~0.3 ms per KiB to the ~0.1 ms/KiB the scan costs. Ordinary prose uses a
+few units per KiB. Once the budget is spent the rules fall back on cheap conservative answers
+that mask more, never less (see `phones` and `numbers`): text made of nothing but numbers, past
+the budget, has its runs of 8+ digits masked as phone numbers.
 """
 
 from __future__ import annotations

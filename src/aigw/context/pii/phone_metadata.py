@@ -4,8 +4,9 @@ every number it would call valid passes.
 `may_be_valid_national` and `may_be_valid_international` let the phone rules skip most parses
 (and are what they fall back on when a request's `WorkBudget` is spent): they only say False
 where libphonenumber could not say valid. Why that holds: `is_valid_number` first requires the
-national significant number to match the general description (pattern, lengths) of a region
-sharing the number's country code, and that number is a *suffix* of the digits written, since
+national significant number to match the general description (pattern and lengths; only the
+pattern is checked here) of a region sharing the number's country code, and that number is a
+*suffix* of the digits written, since
 parsing only cuts an international prefix, country code, trunk prefix or carrier code from the
 front, unless the rules of the region parsing it have a transform rule that adds digits
 (Argentina's mobile 9, the area code of a Caribbean number written locally): for those regions

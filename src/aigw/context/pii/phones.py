@@ -94,7 +94,7 @@ class PhoneRules:
     def __init__(self, regions: tuple[str, ...], budget: WorkBudget) -> None:
         self.regions = regions
         self.budget = budget
-        self._answers: dict[tuple[str, str, bool], bool] = {}
+        self._answers: dict[tuple[str, str, bool], bool] = {}  # (candidate, region or mode, bare)
 
     def is_phone(self, candidate: str, bare_allowed: bool) -> bool:
         """Whether `candidate` (as found by the scanner, extension included) is a phone number."""
@@ -121,33 +121,29 @@ class PhoneRules:
         possible = grouped and not strict
         if not may_be_valid_international(digits_of(split_extension(candidate)), possible=possible):
             return False
-        return self._ask(candidate, "+" if possible else "+valid", grouped, _international)
+        return self._ask((candidate, "+", possible), lambda: _international(candidate, possible=possible))
 
     def _national(self, candidate: str, written: str, region: str, bare: bool) -> bool:
         if not may_be_valid_national(written, (region,)):
             return False
-        return self._ask(candidate, region, bare, _valid_national)
+        return self._ask((candidate, region, bare), lambda: _valid_national(candidate, region, bare))
 
-    def _ask(self, candidate: str, mode: str, flag: bool, check: _Check) -> bool:
+    def _ask(self, key: tuple[str, str, bool], check: Callable[[], bool]) -> bool:
         """libphonenumber's answer, from the memo, else paid from the budget, else True (fail-safe)."""
-        key = (candidate, mode, flag)
         answer = self._answers.get(key)
         if answer is None:
             if not self.budget.spend(PARSE):
                 return True
-            answer = self._answers[key] = check(candidate, mode, flag)
+            answer = self._answers[key] = check()
         return answer
 
 
-_Check = Callable[[str, str, bool], bool]
-
-
-def _international(candidate: str, mode: str, grouped: bool) -> bool:
+def _international(candidate: str, *, possible: bool) -> bool:
     try:
         parsed = phonenumbers.parse(candidate, None)
     except NumberParseException:
         return False
-    if mode == "+" and phonenumbers.is_possible_number(parsed):
+    if possible and phonenumbers.is_possible_number(parsed):
         return True  # cheap, and enough for a +number written with separators
     return bool(phonenumbers.is_valid_number(parsed))
 
