@@ -184,7 +184,8 @@ class Gateway:
 
     def secrets(self) -> list[str]:
         """Every secret value this gateway holds, so logs can scrub them verbatim."""
-        found = [s.get_secret_value() for s in (self.settings.master_key, self.settings.openai_api_key) if s]
+        held = (self.settings.master_key, self.settings.openai_api_key, self.settings.oidc_client_secret)
+        found = [s.get_secret_value() for s in held if s]
         for provider in self.config.providers:
             resolve = getattr(provider, "resolved_api_key", None)
             key = resolve() if resolve else None

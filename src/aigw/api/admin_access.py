@@ -27,7 +27,9 @@ from starlette.responses import RedirectResponse, Response
 
 from aigw.api.errors import error_response
 from aigw.api.gateway_route import GatewayRoute
-from aigw.errors import AuthenticationError, PermissionDeniedError
+from aigw.errors import AuthenticationError, PermissionDeniedError, ServiceUnavailableError
+from aigw.store.identity import IdentityStoreUnavailable
+from aigw.store.sessions import SessionRecord
 
 Role = Literal["admin", "viewer"]
 SESSION_COOKIE = "aigw_session"
@@ -57,9 +59,9 @@ class Principal:
 
 
 class SessionLookup(Protocol):
-    """What `app.state.admin_sessions` offers: the principal of a live session token, or None."""
+    """What `app.state.admin_sessions` offers (`aigw.store.sessions.Sessions`)."""
 
-    async def principal(self, token: str) -> Principal | None: ...
+    async def lookup(self, token: str) -> SessionRecord | None: ...
 
 
 class SignInRequired(AuthenticationError):
@@ -105,10 +107,15 @@ async def _resolve(request: Request) -> Principal:
     token = request.cookies.get(SESSION_COOKIE)
     sessions: SessionLookup | None = getattr(request.app.state, "admin_sessions", None)
     if token and len(token) <= MAX_TOKEN_CHARS and sessions is not None:
-        principal = await sessions.principal(token)
-        if principal is not None:
+        try:
+            record = await sessions.lookup(token)
+        except IdentityStoreUnavailable:
+            raise ServiceUnavailableError(
+                "Sessions cannot be checked: the database is away", code="sessions_unavailable"
+            ) from None
+        if record is not None:
             _check_same_origin(request)
-            return principal
+            return Principal(record.name, record.role, "session", record.csrf_token)
     if not request.app.state.auth.required:  # keyless mode: loopback only, every caller is the admin
         _check_same_origin(request)
         return Principal("anonymous", "admin", "master_key", None)
@@ -164,13 +171,14 @@ def login_url(next_path: str | None = None) -> str:
 
 
 def is_admin_path(path: str) -> bool:
-    """A local path under /admin: never another host (`//evil`), a scheme, or a backslash trick."""
+    """A local path under /admin: never another host (`//evil`), a scheme, a backslash trick, or a
+    dot segment or percent escape that a browser would resolve to somewhere else."""
     return (
         (path == "/admin" or path.startswith("/admin/"))
-        and "\\" not in path
-        and "//" not in path
         and len(path) <= 512
         and path.isprintable()
+        and not any(mark in path for mark in ("\\", "//", "%"))
+        and not any(segment in (".", "..") for segment in path.split("/"))
     )
 
 

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from aigw import __version__
-from aigw.api import admin, admin_access, admin_traces, collections, ops, tasks
+from aigw.api import admin, admin_login, admin_pages, admin_panel, admin_traces, collections, ops, tasks
 from aigw.api import openai as openai_api
 from aigw.api.auth import Authenticator
 from aigw.api.client_address import ClientAddress
@@ -84,20 +84,22 @@ def create_app(gateway: Gateway, logs: LogSystem | None = None) -> FastAPI:
     app.state.gateway = gateway
     gateway.secret_sink = logs.redactor.add_secret
     master = settings.master_key
+    throttle = SignInThrottle(settings.auth_failure_limit, settings.auth_failure_window)
+    addresses = ClientAddress(settings.trusted_proxies)
     app.state.auth = Authenticator(
-        master.get_secret_value() if master else None,
-        gateway.control.keys,
-        throttle=SignInThrottle(settings.auth_failure_limit, settings.auth_failure_window),
-        addresses=ClientAddress(settings.trusted_proxies),
+        master.get_secret_value() if master else None, gateway.control.keys, throttle=throttle, addresses=addresses
     )
     app.configure(gateway, logs)
     app.router.routes.extend(ops.routes())
     app.include_router(admin.router)
     app.include_router(admin_traces.router)
+    app.include_router(admin_panel.router)
+    app.include_router(admin_pages.router)
+    app.router.routes.append(admin_pages.static_mount())
     app.include_router(collections.router)
     app.include_router(tasks.router)
     install_error_handlers(app)
-    admin_access.install(app)
+    admin_login.install(app, gateway, throttle, addresses)  # sign-in, sessions, and the sign-in redirect
     return app
 
 
