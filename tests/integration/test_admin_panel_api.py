@@ -246,3 +246,35 @@ def test_the_audit_log_pages_by_entry_id(gateway: GatewayProcess) -> None:
     ids = [e["id"] for e in first["data"] + second["data"]]
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == 3
     assert [e["new"] for e in first["data"] + second["data"]] == [False, True, False]
+
+
+PAGES = [
+    "/admin",
+    "/admin/providers",
+    "/admin/policy",
+    "/admin/keys",
+    "/admin/traces",
+    "/admin/flags",
+    "/admin/config",
+    "/admin/audit",
+    "/admin/traces/some-request-id",
+]
+
+
+def test_pages_are_served_signed_in_with_security_headers(gateway: GatewayProcess) -> None:
+    for path in PAGES:
+        anonymous = httpx.get(gateway.url + path)
+        assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/admin/login"), path
+        page = httpx.get(gateway.url + path, headers=AUTH)
+        assert page.status_code == 200, path
+        policy = page.headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "script-src 'self'" in policy and "unsafe-inline" not in policy
+        assert "frame-ancestors 'none'" in policy and page.headers["x-frame-options"] == "DENY"
+        assert page.headers["cache-control"] == "no-store"  # a page carries its CSRF token
+        assert MASTER_KEY not in page.text
+    asset = httpx.get(f"{gateway.url}/admin/static/panel.js")
+    assert asset.status_code == 200 and asset.headers["x-content-type-options"] == "nosniff"
+    assert asset.headers["content-type"].startswith(("text/javascript", "application/javascript"))
+    assert httpx.get(f"{gateway.url}/admin/static/../../settings.py").status_code == 404
+    unknown = httpx.get(f"{gateway.url}/admin/nope", headers=AUTH)
+    assert unknown.status_code == 404, unknown.text

@@ -181,9 +181,12 @@ const aigw = (() => {
   /** Runs `load` now and every `ms` while the tab is visible. */
   function every(ms, load) {
     let timer = null;
+    let running = false;
     const tick = async () => {
       clearTimeout(timer);
-      try { await load(); } finally { timer = setTimeout(tick, ms); }
+      if (running) return;  // one load at a time: a tab shown again mid-load waits for it
+      running = true;
+      try { await load(); } finally { running = false; if (!document.hidden) timer = setTimeout(tick, ms); }
     };
     document.addEventListener("visibilitychange", () => { if (!document.hidden) tick(); else clearTimeout(timer); });
     tick();
