@@ -17,6 +17,7 @@ from starlette.types import ASGIApp
 
 from aigw import __version__
 from aigw.api import admin, admin_login, admin_pages, admin_panel, admin_traces, collections, ops, tasks
+from aigw.api import anthropic as anthropic_api
 from aigw.api import openai as openai_api
 from aigw.api.auth import Authenticator
 from aigw.api.client_address import ClientAddress
@@ -33,12 +34,12 @@ log = logging.getLogger("aigw")
 
 
 class GatewayApp(FastAPI):
-    """FastAPI with the request middleware and the OpenAI fast path outside its own stack."""
+    """FastAPI with the request middleware and the OpenAI and Anthropic fast paths outside its own stack."""
 
     def configure(self, gateway: Gateway, logs: LogSystem) -> None:
         self._gateway = gateway
         self._logs = logs
-        self._hot_routes = openai_api.routes()
+        self._hot_routes = [*openai_api.routes(), *anthropic_api.routes()]
         self.router.routes.extend(self._hot_routes)  # also here: 405s and the OpenAPI schema
 
     def build_middleware_stack(self) -> ASGIApp:

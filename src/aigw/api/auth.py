@@ -1,4 +1,4 @@
-"""Who is calling: `Authorization: Bearer <key>` (or Azure's `api-key`), the master key or a
+"""Who is calling: `Authorization: Bearer <key>` (or Azure's `api-key`, Anthropic's `x-api-key`), the master key or a
 virtual key from the cache.
 
 A presented key must be valid in every mode: without a master key, a request with no key at all
@@ -102,7 +102,10 @@ def _presented_key(headers: Headers) -> str | None:
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationError("The Authorization header must be 'Bearer <key>'", code="invalid_authorization")
         return token.strip()
-    azure = headers.get("api-key")  # Azure-style clients
-    if azure is not None and not azure.strip():
-        raise AuthenticationError("The api-key header is empty", code="invalid_authorization")
-    return azure.strip() if azure is not None else None
+    for name in ("api-key", "x-api-key"):  # Azure-style clients, Anthropic-style clients
+        key = headers.get(name)
+        if key is not None:
+            if not key.strip():
+                raise AuthenticationError(f"The {name} header is empty", code="invalid_authorization")
+            return key.strip()
+    return None

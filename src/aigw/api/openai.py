@@ -31,7 +31,7 @@ def _gateway(request: Request) -> Gateway:
     return gateway
 
 
-async def _admit(request: Request) -> tuple[Gateway, RequestState, Caller, dict[str, Any]]:
+async def admit_call(request: Request) -> tuple[Gateway, RequestState, Caller, dict[str, Any]]:
     """Authenticate the caller and read its JSON body, each in its own trace span."""
     gateway = _gateway(request)
     state = request_state(request.scope)
@@ -46,7 +46,7 @@ async def _admit(request: Request) -> tuple[Gateway, RequestState, Caller, dict[
 
 
 async def chat_completions(request: Request) -> Response:
-    gateway, state, caller, body = await _admit(request)
+    gateway, state, caller, body = await admit_call(request)
     chat = chat_request(body, gateway.config.default_model)
     state.stream = chat.stream
     if state.trace.context is not None:  # exported: the GenAI conventions want the request's settings
@@ -61,7 +61,7 @@ async def chat_completions(request: Request) -> Response:
 
 
 async def embeddings(request: Request) -> Response:
-    gateway, state, caller, body = await _admit(request)
+    gateway, state, caller, body = await admit_call(request)
     call = embedding_request(body, gateway.config.default_model)
     if state.trace.context is not None:
         note_request(state.trace, call.model, call.params)
@@ -134,7 +134,7 @@ async def _sse(stream: ChatStream, chat: ChatRequest, state: RequestState) -> As
         except Exception as exc:
             failure = failure or exc
         if failure is not None:
-            error = _stream_error(failure)
+            error = stream_error(failure)
             state.error_code = error.code or error.error_type
             span.fail(state.error_code)
         span.finish()
@@ -143,7 +143,7 @@ async def _sse(stream: ChatStream, chat: ChatRequest, state: RequestState) -> As
     yield b"data: [DONE]\n\n"
 
 
-def _stream_error(exc: Exception) -> GatewayError:
+def stream_error(exc: Exception) -> GatewayError:
     """What the caller is told about a failure mid-stream; an unexpected one is logged as a bug."""
     if isinstance(exc, ProviderError):
         return gateway_error_from(exc)

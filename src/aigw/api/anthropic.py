@@ -1,0 +1,139 @@
+"""The Anthropic-compatible endpoints: `POST /v1/messages` (plain and SSE) and
+`POST /v1/messages/count_tokens`, so the `anthropic` SDK and tools built on it work unchanged with
+`base_url` set to the gateway.
+
+HTTP only: the body is translated to the canonical chat request (`aigw.ingress`) and goes through
+the same orchestrator as `/v1/chat/completions` (keys, model allow-lists, rate limits, budgets, PII,
+cache, traces, fallbacks), served by whichever provider family the alias routes to; the answer is
+translated back. Keys come as `x-api-key` (Anthropic's header) or `Authorization: Bearer`.
+Every error these routes raise is answered in Anthropic's error format.
+
+count_tokens calls no provider: it counts the translated prompt with the gateway's tokenizer for
+the model the alias routes to first, exact for OpenAI's encodings and an estimate otherwise (then
+`x-aigw-usage: estimated`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import orjson
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from aigw.api.middleware import RequestState, request_state
+from aigw.api.openai import admit_call, note_request, stream_error
+from aigw.context.tokens import count_chat, is_exact
+from aigw.errors import GatewayError, NotFoundError
+from aigw.gateway import Gateway
+from aigw.ingress.anthropic_request import canonical_messages, count_tokens_request, messages_request, tool_params
+from aigw.ingress.anthropic_response import error_body, message_from_completion
+from aigw.ingress.anthropic_stream import MessageEvents
+from aigw.normalize.metadata import answer_headers
+from aigw.policy.caller import Caller
+from aigw.types import ChatRequest, ChatStream, TaskKind
+
+log = logging.getLogger("aigw.api")
+_SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+_JSON = "application/json"
+
+
+async def messages(request: Request) -> Response:
+    gateway, state, caller, body = await admit_call(request)
+    chat = messages_request(body)
+    state.stream = chat.stream
+    if state.trace.context is not None:
+        note_request(state.trace, chat.model, chat.params)
+    result = await gateway.orchestrator.chat(chat, caller, state.trace, state.info)
+    headers = answer_headers(state.info)
+    if isinstance(result, ChatStream):
+        events = _events(result, chat, state)
+        return StreamingResponse(events, media_type="text/event-stream", headers={**_SSE_HEADERS, **headers})
+    with state.trace.span("response"):
+        answer = orjson.dumps(message_from_completion(result.body))
+    return Response(answer, media_type=_JSON, headers=headers)
+
+
+async def count_tokens(request: Request) -> Response:
+    gateway, _, caller, body = await admit_call(request)
+    valid = count_tokens_request(body)
+    model = _counting_model(gateway, caller, valid.model)
+    tokens = count_chat(model, canonical_messages(valid), tool_params(valid).get("tools"))
+    headers = {"x-aigw-usage": "exact" if is_exact(model) else "estimated"}
+    return Response(orjson.dumps({"input_tokens": tokens}), media_type=_JSON, headers=headers)
+
+
+def _counting_model(gateway: Gateway, caller: Caller, model: str) -> str:
+    """The upstream model the alias `model` routes to first, once the caller may use it."""
+    orchestrator = gateway.orchestrator
+    orchestrator.policy.check_model(caller, ChatRequest(model=model, messages=[]))
+    routes = orchestrator.router.routes(model, TaskKind.CHAT, sticky_key=caller.user or caller.key_id)
+    if not routes:
+        raise NotFoundError(f"model: '{model}' is not served by this gateway", param="model", code="model_not_found")
+    return routes[0].model
+
+
+async def _events(stream: ChatStream, chat: ChatRequest, state: RequestState) -> AsyncIterator[bytes]:
+    """Relay the canonical stream as Anthropic events. Once the first byte is out a failure can
+    only be told in the stream: Anthropic's `error` event ends it (see `api.openai._sse`)."""
+    events = MessageEvents(chat.model)
+    span = state.trace.span("relay")
+    failure: Exception | None = None
+    try:
+        async for chunk in stream:
+            out = events.feed(chunk)
+            if out:
+                yield b"".join(out)
+    except Exception as exc:
+        failure = exc
+    finally:  # also when the caller went away: the upstream stream is released, the hold settled
+        try:
+            await stream.aclose()
+        except Exception as exc:
+            failure = failure or exc
+        if failure is not None:
+            error = stream_error(failure)
+            state.error_code = error.code or error.error_type
+            span.fail(state.error_code)
+        span.finish()
+    yield MessageEvents.error(error) if failure is not None else b"".join(events.finish())
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _anthropic_errors(endpoint: Endpoint) -> Endpoint:
+    """`endpoint` with every failure answered in Anthropic's error format."""
+
+    async def answer(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except GatewayError as error:
+            return _error_response(error, request_state(request.scope))
+        except ClientDisconnect:
+            raise
+        except Exception as exc:
+            log.error("unhandled error", exc_info=exc)
+            failure = GatewayError(
+                "The gateway failed unexpectedly; the request id identifies it in the logs", code="internal_error"
+            )
+            return _error_response(failure, request_state(request.scope))
+
+    return answer
+
+
+def _error_response(error: GatewayError, state: RequestState) -> Response:
+    state.error_code = error.code or error.error_type
+    body = orjson.dumps(error_body(error))
+    return Response(body, status_code=error.status, media_type=_JSON, headers=error.headers)
+
+
+def routes() -> list[Route]:
+    """The SDK posts to `{base_url}/v1/messages`: `base_url` is the gateway's root, as for OpenAI's SDK
+    with `/v1` appended by the caller, so no bare (`/messages`) variant is needed."""
+    return [
+        Route("/v1/messages", _anthropic_errors(messages), methods=["POST"]),
+        Route("/v1/messages/count_tokens", _anthropic_errors(count_tokens), methods=["POST"]),
+    ]
