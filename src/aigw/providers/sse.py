@@ -6,9 +6,9 @@ with a large argument, can legitimately pass that. The stream is therefore read 
 arrive and split here, with our own bound (`max_event_bytes`, 8 MiB by default) on one event: a
 larger one is an invalid answer (`EventTooLarge`), never an unbounded buffer.
 
-Only `data:` fields matter to an OpenAI stream: comments, `event:`, `id:` and `retry:` lines are
-skipped. Lines end with LF or CRLF; a blank line ends an event, whose payload is its data lines
-joined by LF.
+Only `data:` fields matter to an OpenAI stream; other families (Anthropic) name their events, so
+the `event:` field is kept too (`feed_named`). Comments, `id:` and `retry:` lines are skipped.
+Lines end with LF or CRLF; a blank line ends an event, whose payload is its data lines joined by LF.
 """
 
 from __future__ import annotations
@@ -37,6 +37,17 @@ class EventSplitter:
         self._searched = 0  # bytes of the buffer known to hold no line end
         self._data: list[bytes] = []
         self._data_size = 0
+        self._event_name = b""
+        self.last_event_name = "message"  # the name of the event `feed` handed on last
+
+    def feed_named(self, chunk: bytes) -> Iterator[tuple[str, bytes]]:
+        """Like `feed`, each payload with its event's name (`message` when it has none)."""
+        for payload in self.feed(chunk):
+            yield self.last_event_name, payload
+
+    def close_named(self) -> Iterator[tuple[str, bytes]]:
+        for payload in self.close():
+            yield self.last_event_name, payload
 
     def feed(self, chunk: bytes) -> Iterator[bytes]:
         """The payloads of the events `chunk` completes, each as soon as it is found (so those
@@ -75,9 +86,15 @@ class EventSplitter:
             self._data_size += len(value) + 1
             if self._data_size > self.max_event_bytes:
                 raise EventTooLarge(self.max_event_bytes)
+        elif line.startswith(b"event:"):
+            self._event_name = line[6:].strip(b" ")
         elif not line and self._data:
             payload = b"\n".join(self._data)
             self._data.clear()
             self._data_size = 0
+            self.last_event_name = self._event_name.decode("utf-8", "replace") or "message"
+            self._event_name = b""
             return payload
+        elif not line:
+            self._event_name = b""  # an event without data is not dispatched (the SSE standard)
         return None
