@@ -201,4 +201,8 @@ def test_a_viewer_sees_everything_and_changes_nothing(context: Any, panel: Panel
         assert status == 403, (change, status, code)
         assert code == "admin_only"
     assert httpx.get(f"{panel.url}/admin/api/flags", headers=AUTH).json()["effective"]["ai_enabled"] is True
+    page.click("#sign-out")
+    page.wait_for_url("**/admin/login**")
+    page.goto(f"{panel.url}/admin/keys")
+    page.wait_for_url("**/admin/login**")  # the session is over
     assert page.errors == []

@@ -9,10 +9,11 @@ and the sign-in page needs the stylesheet before anyone is signed in.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from aigw import __version__
 from aigw.admin_ui import STATIC_DIR, Page, render
@@ -39,7 +40,7 @@ router = APIRouter(prefix="/admin", tags=["admin-panel"], route_class=AdminRoute
 class SecuredStaticFiles(StaticFiles):
     """Static files with `nosniff`, cached for long: their URLs change with their content."""
 
-    async def get_response(self, path: str, scope: dict) -> Response:  # type: ignore[override,type-arg]
+    async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
         response.headers["x-content-type-options"] = "nosniff"
         if response.status_code == 200:
@@ -51,7 +52,7 @@ def static_mount() -> Mount:
     return Mount("/admin/static", app=SecuredStaticFiles(directory=STATIC_DIR), name="admin-static")
 
 
-def page_response(request: Request, page: Page, principal: Principal, **context: object) -> HTMLResponse:
+def page_response(page: Page, principal: Principal, **context: object) -> HTMLResponse:
     html = render(
         page,
         principal=principal,
@@ -64,8 +65,8 @@ def page_response(request: Request, page: Page, principal: Principal, **context:
 
 
 def _page_route(page: Page) -> None:
-    async def show(request: Request, principal: ViewerDep) -> HTMLResponse:
-        return page_response(request, page, principal)
+    async def show(principal: ViewerDep) -> HTMLResponse:
+        return page_response(page, principal)
 
     # One route per page, never a catch-all `/admin/{slug}`: that would shadow /admin/login and
     # whatever else is registered under /admin after this router.
@@ -77,7 +78,7 @@ for _page in NAVIGATION:
 
 
 @router.get("/traces/{request_id}", response_class=HTMLResponse)
-async def trace_detail(request: Request, request_id: str, principal: ViewerDep) -> HTMLResponse:
+async def trace_detail(request_id: str, principal: ViewerDep) -> HTMLResponse:
     if not 0 < len(request_id) <= MAX_REQUEST_ID:
         raise NotFoundError("No such trace", code="trace_not_found")
-    return page_response(request, TRACE_DETAIL, principal, request_id=request_id)
+    return page_response(TRACE_DETAIL, principal, request_id=request_id)

@@ -34,7 +34,7 @@ aigw.chart = (() => {
   function render(container) {
     const data = container._chartData;
     const width = container.clientWidth || 400;
-    const height = container.clientHeight || 200;
+    const height = (container.clientHeight || 200) - (data.series.length > 1 ? 24 : 0);  // room for the legend
     const values = data.series.flatMap((s) => s.values).filter((v) => v !== null && Number.isFinite(v));
     if (!data.times.length || !values.length) {
       container.replaceChildren(el("div", { class: "chart-empty", text: "No traffic in this window" }));
@@ -50,7 +50,7 @@ aigw.chart = (() => {
     const x = (i) => (data.bars ? MARGIN.left + slot * (i + 0.5) : MARGIN.left + ((data.times[i].getTime() - t0) / span) * plotW);
     const y = (v) => MARGIN.top + plotH - (v / top) * plotH;
 
-    const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: "none" });
+    const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, height, preserveAspectRatio: "none" });
     const grid = svg("g", { class: "grid axis" });
     for (let v = 0; v <= top + step / 2; v += step) {
       grid.append(svg("line", { x1: MARGIN.left, x2: width - MARGIN.right, y1: y(v), y2: y(v) }));

@@ -101,7 +101,7 @@ aigw.page("overview", () => {
       const summary = await api(`/admin/api/metrics/summary?window=${encodeURIComponent(option.value)}&step=${encodeURIComponent(option.dataset.step)}`);
       const { rows, stepMs } = totals(summary);
       figures(rows, stepMs);
-      charts(rows, stepMs);
+      charts(rows.slice(0, -1), stepMs);  // the step still filling is counted, not drawn: it would look like a drop
       seriesTable(summary);
       await costToday();
       state("overview-state");
