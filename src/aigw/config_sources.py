@@ -18,7 +18,7 @@ loaded it. A value set in several layers also lists the ones it hides (`shadows`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +32,8 @@ from aigw.policy.config import PolicyConfig, policy_defaults
 from aigw.settings import Settings
 
 Source = Literal["runtime", "environment", ".env", "yaml", "code", "default"]
+Group = Literal["settings", "policy", "routing"]
+LayersOf = Callable[[str, Any], list[Source]]  # a setting's name and value -> the layers that set it
 _ROUTING_KEYS = tuple(GatewayConfig.model_fields)
 _MAX_CONFIG_FILE_BYTES = 1024 * 1024
 
@@ -40,7 +42,7 @@ class ConfigValue(BaseModel):
     """One value: its name, the group it belongs to, its (masked) value and its source."""
 
     name: str
-    group: Literal["settings", "policy", "routing"]
+    group: Group
     env: str | None  # the environment variable that sets it, if any
     value: Any
     source: Source
@@ -86,7 +88,7 @@ def config_sources(
 
 
 def _routing(
-    settings: Settings, stored: Mapping[str, Any], config: GatewayConfig, setting_layers: Any
+    settings: Settings, stored: Mapping[str, Any], config: GatewayConfig, setting_layers: LayersOf
 ) -> list[ConfigValue]:
     """Providers, aliases and order: a stored `routing` entry, else the YAML file, else the environment."""
     in_file = _file_keys(settings.config_file)
@@ -123,7 +125,7 @@ def _setting(name: str, value: Any, layers: list[Source]) -> ConfigValue:
     return _entry(name, "settings", _env_name(name), value, layers)
 
 
-def _entry(name: str, group: Any, env: str | None, value: Any, layers: list[Source]) -> ConfigValue:
+def _entry(name: str, group: Group, env: str | None, value: Any, layers: list[Source]) -> ConfigValue:
     source: Source = layers[0] if layers else "default"
     return ConfigValue(name=name, group=group, env=env, value=_masked(name, value), source=source, shadows=layers[1:])
 
