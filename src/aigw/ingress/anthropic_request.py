@@ -148,6 +148,7 @@ class MessagesBody(CountTokensBody):
     metadata: Metadata | None = None
     stream: StrictBool | None = None
     service_tier: Literal["auto", "standard_only"] | None = None  # a capacity hint for Anthropic: ignored
+    cache_control: dict[str, Any] | None = None  # Anthropic's prompt caching: ignored, as on blocks
 
 
 def messages_request(body: dict[str, Any]) -> ChatRequest:
