@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})  # 529: Anthropic's "overloaded"
 _MAX_RETRY_AFTER_HEADER = 86_400  # one day
 
 
