@@ -84,10 +84,10 @@ def test_unknown_models_pay_the_most_expensive_known_price_and_are_listed(table:
     assert table.default == ModelPrice(
         max(p.input_per_million for p in most.values()), max(p.output_per_million for p in most.values())
     )
-    assert table.default == shipped_prices()["o1"]  # today's most expensive chat model
+    assert table.default == shipped_prices()["claude-opus-4"]  # today's most expensive chat model
     assert not table.default.is_free
     usage = Usage(100, 100, 200)
-    assert table.cost("gpt-9-ultra", usage) == table.cost("o1", usage) > 0
+    assert table.cost("gpt-9-ultra", usage) == table.cost("claude-opus-4", usage) > 0
     assert table.worst_case("gpt-9-ultra", 100, 100) > 0
     table.cost("gpt-4o-2024-08-06", usage)
     assert table.defaulted_models == frozenset({"gpt-9-ultra"})
