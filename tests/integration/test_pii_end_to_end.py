@@ -13,8 +13,8 @@ from faker import Faker
 
 from tests.conftest import MASTER_KEY, UPSTREAM_KEY, GatewayFactory, openai_env
 from tests.support.processes import MockUpstream
-from tests.support.traces import TRACE_ENV, listed_traces, stored_traces
 from tests.support.scripted_upstream import Answer, ScriptedUpstream
+from tests.support.traces import TRACE_ENV, listed_traces, stored_traces
 
 pytestmark = pytest.mark.integration
 
