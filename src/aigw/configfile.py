@@ -46,6 +46,8 @@ PROVIDER_KEY_NAMES = frozenset(
         "TOGETHER_API_KEY",
         "DEEPSEEK_API_KEY",
         "OPENROUTER_API_KEY",
+        "FIREWORKS_API_KEY",
+        "VLLM_API_KEY",
     }
 )
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")

@@ -12,6 +12,7 @@ from typing import Any
 
 from aigw.config import ProviderConfigBase
 from aigw.providers.base import AIProvider
+from aigw.providers.presets import UnknownPreset, expand_preset, presets
 
 _INFRASTRUCTURE = {"base", "registry"}
 
@@ -40,10 +41,15 @@ def parse_provider_config(raw: Any) -> ProviderConfigBase:
     """Validate one provider entry with the config class its `type` names."""
     if not isinstance(raw, dict):
         raise UnknownProviderType("each provider must be a mapping with a 'type'")
+    try:
+        raw = expand_preset(raw)  # `type: mistral` ... : the OpenAI adapter with the family's defaults
+    except UnknownPreset as exc:
+        raise UnknownProviderType(str(exc)) from None
     types = discover()
     kind = raw.get("type")
     if kind not in types:
-        raise UnknownProviderType(f"unknown provider type {kind!r}; known: {', '.join(sorted(types))}")
+        known = ", ".join(sorted([*types, *presets()]))
+        raise UnknownProviderType(f"unknown provider type {str(kind)[:40]!r}; known: {known}")
     return types[kind].config_class.model_validate(raw)
 
 
