@@ -100,11 +100,16 @@ class OpenAIProvider(AIProvider):
     async def execute_task(self, request: AIRequest) -> AIResponse | ChatStream:
         if isinstance(request, EmbeddingRequest):
             body = {**request.params, "model": request.model, "input": request.input}
-            return await self._call_json(self._embeddings_url, body)
+            return await self._call_json(self.task_url(TaskKind.EMBEDDINGS, request.model), body)
         body = _chat_body(request)
+        url = self.task_url(TaskKind.CHAT, request.model)
         if request.stream:
-            return await self._open_stream(body)
-        return await self._call_json(self._chat_url, body)
+            return await self._open_stream(url, body)
+        return await self._call_json(url, body)
+
+    def task_url(self, kind: TaskKind, model: str) -> URL:
+        """Where a task of `kind` for `model` is posted; a subclass may have one URL per model (Azure)."""
+        return self._embeddings_url if kind is TaskKind.EMBEDDINGS else self._chat_url
 
     async def list_models(self) -> list[str]:
         if self.config.models:
@@ -131,8 +136,8 @@ class OpenAIProvider(AIProvider):
             model=str(parsed.get("model") or body.get("model")),
         )
 
-    async def _open_stream(self, body: dict[str, Any]) -> ChatStream:
-        opened = await self._transport.open_sse(self._chat_url, body)
+    async def _open_stream(self, url: URL, body: dict[str, Any]) -> ChatStream:
+        opened = await self._transport.open_sse(url, body)
         return ChatStream(self._events(opened), close=opened.release)
 
     async def _events(self, opened: OpenedStream) -> AsyncIterator[dict[str, Any]]:
