@@ -20,27 +20,22 @@ from pydantic import Field
 from yarl import URL
 
 from aigw.config import ProviderConfigBase
-from aigw.errors import ProviderConnectionError, ProviderError, ProviderStatusError
+from aigw.errors import ProviderConnectionError, ProviderStatusError
 from aigw.providers import anthropic_answer as answers
 from aigw.providers.anthropic_request import AnthropicRefusal, messages_body
 from aigw.providers.anthropic_stream import StreamTranslator
-from aigw.providers.base import AIProvider
-from aigw.providers.http_transport import HttpTransport, OpenedStream, TransportLimits
+from aigw.providers.http_provider import HttpProvider, HttpProviderConfig
+from aigw.providers.http_transport import OpenedStream
 from aigw.types import AIRequest, AIResponse, Capabilities, ChatStream, EmbeddingRequest, TaskKind, Usage
 
-_MODELS_CACHE_SECONDS = 60.0
 
-
-class AnthropicProviderConfig(ProviderConfigBase):
+class AnthropicProviderConfig(HttpProviderConfig):
     type: Literal["anthropic"] = "anthropic"
     base_url: str = "https://api.anthropic.com"
     api_key_env: str | None = "ANTHROPIC_API_KEY"
     anthropic_version: str = Field("2023-06-01", pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
     max_tokens_default: int = Field(4096, ge=1)  # Anthropic requires max_tokens; OpenAI callers often omit it
     headers: dict[str, str] = {}
-    max_connections: int = Field(1000, ge=1)
-    max_body_bytes: int = Field(128 * 1024 * 1024, ge=1024)
-    max_event_bytes: int = Field(8 * 1024 * 1024, ge=1024)
 
     def request_headers(self) -> dict[str, str]:
         headers = {
@@ -55,34 +50,17 @@ class AnthropicProviderConfig(ProviderConfigBase):
         return headers
 
 
-class AnthropicProvider(AIProvider):
+class AnthropicProvider(HttpProvider):
     type_name: ClassVar[str] = "anthropic"
     config_class: ClassVar[type[ProviderConfigBase]] = AnthropicProviderConfig
     config: AnthropicProviderConfig
 
     def __init__(self, config: ProviderConfigBase) -> None:
         assert isinstance(config, AnthropicProviderConfig)
-        super().__init__(config)
+        super().__init__(config, config.request_headers())
         base = URL(config.base_url.rstrip("/"))
         self._messages_url = base.joinpath("v1/messages")
         self._models_url = base.joinpath("v1/models")
-        limits = TransportLimits(
-            timeout=config.timeout,
-            max_connections=config.max_connections,
-            max_body_bytes=config.max_body_bytes,
-            max_event_bytes=config.max_event_bytes,
-        )
-        self._transport = HttpTransport(self.name, limits, config.request_headers())
-        self._models_cache: tuple[float, list[str]] | None = None
-
-    async def start(self) -> None:
-        await self._transport.start()
-
-    async def close(self) -> None:
-        await self._transport.close()
-
-    def is_available(self) -> bool:
-        return self._transport.is_open
 
     def get_capabilities(self) -> Capabilities:
         return Capabilities(tasks=frozenset({TaskKind.CHAT}), streaming=True, models=self.config.models)
@@ -107,17 +85,7 @@ class AnthropicProvider(AIProvider):
     async def list_models(self) -> list[str]:
         if self.config.models:
             return list(self.config.models)
-        now = time.monotonic()
-        if self._models_cache and now - self._models_cache[0] < _MODELS_CACHE_SECONDS:
-            return self._models_cache[1]
-        try:
-            data = await self._transport.get_json(self._models_url)
-        except ProviderError:
-            data = None
-        entries = data.get("data") if isinstance(data, dict) else None
-        models = [m["id"] for m in entries or () if isinstance(m, dict) and isinstance(m.get("id"), str)]
-        self._models_cache = (now, models)
-        return models
+        return await self.upstream_models(self._models_url)
 
     async def _stream(self, model: str, body: dict[str, Any]) -> ChatStream:
         try:

@@ -10,17 +10,16 @@ dimensions is about 125 MB), one stream event by `max_event_bytes` (8 MiB).
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import SecretStr
 from yarl import URL
 
 from aigw.config import ProviderConfigBase
-from aigw.errors import ProviderError, ProviderResponseError, ProviderStatusError
-from aigw.providers.base import AIProvider
-from aigw.providers.http_transport import HttpTransport, OpenedStream, TransportLimits
+from aigw.errors import ProviderResponseError, ProviderStatusError
+from aigw.providers.http_provider import HttpProvider, HttpProviderConfig
+from aigw.providers.http_transport import OpenedStream
 from aigw.types import (
     AIRequest,
     AIResponse,
@@ -32,10 +31,8 @@ from aigw.types import (
     Usage,
 )
 
-_MODELS_CACHE_SECONDS = 60.0
 
-
-class OpenAIProviderConfig(ProviderConfigBase):
+class OpenAIProviderConfig(HttpProviderConfig):
     type: Literal["openai"] = "openai"
     base_url: str = "https://api.openai.com/v1"
     api_key: SecretStr | None = None
@@ -43,9 +40,6 @@ class OpenAIProviderConfig(ProviderConfigBase):
     auth_header: Literal["authorization", "api-key"] = "authorization"  # Azure uses "api-key"
     query_params: dict[str, str] = {}  # e.g. {"api-version": "2024-10-21"} for Azure
     headers: dict[str, str] = {}
-    max_connections: int = Field(1000, ge=1)
-    max_body_bytes: int = Field(128 * 1024 * 1024, ge=1024)  # a plain (not streamed) answer
-    max_event_bytes: int = Field(8 * 1024 * 1024, ge=1024)  # one event of a stream
 
     def resolved_api_key(self) -> str | None:
         if self.api_key is not None:
@@ -55,14 +49,13 @@ class OpenAIProviderConfig(ProviderConfigBase):
         return None
 
 
-class OpenAIProvider(AIProvider):
+class OpenAIProvider(HttpProvider):
     type_name: ClassVar[str] = "openai"
     config_class: ClassVar[type[ProviderConfigBase]] = OpenAIProviderConfig
     config: OpenAIProviderConfig
 
     def __init__(self, config: ProviderConfigBase) -> None:
         assert isinstance(config, OpenAIProviderConfig)
-        super().__init__(config)
         base = URL(config.base_url.rstrip("/"))
         self._chat_url = base.joinpath("chat/completions").with_query(config.query_params)
         self._embeddings_url = base.joinpath("embeddings").with_query(config.query_params)
@@ -74,23 +67,7 @@ class OpenAIProvider(AIProvider):
                 headers["api-key"] = key
             else:
                 headers["authorization"] = f"Bearer {key}"
-        limits = TransportLimits(
-            timeout=config.timeout,
-            max_connections=config.max_connections,
-            max_body_bytes=config.max_body_bytes,
-            max_event_bytes=config.max_event_bytes,
-        )
-        self._transport = HttpTransport(self.name, limits, headers)
-        self._models_cache: tuple[float, list[str]] | None = None
-
-    async def start(self) -> None:
-        await self._transport.start()
-
-    async def close(self) -> None:
-        await self._transport.close()
-
-    def is_available(self) -> bool:
-        return self._transport.is_open
+        super().__init__(config, headers)
 
     def get_capabilities(self) -> Capabilities:
         return Capabilities(
@@ -114,17 +91,7 @@ class OpenAIProvider(AIProvider):
     async def list_models(self) -> list[str]:
         if self.config.models:
             return list(self.config.models)
-        now = time.monotonic()
-        if self._models_cache and now - self._models_cache[0] < _MODELS_CACHE_SECONDS:
-            return self._models_cache[1]
-        try:
-            data = await self._transport.get_json(self._models_url)
-        except ProviderError:
-            data = None
-        entries = data.get("data") if isinstance(data, dict) else None
-        models = [m["id"] for m in entries or () if isinstance(m, dict) and isinstance(m.get("id"), str)]
-        self._models_cache = (now, models)
-        return models
+        return await self.upstream_models(self._models_url)
 
     async def _call_json(self, url: URL, body: dict[str, Any]) -> AIResponse:
         parsed = await self._transport.post_json(url, body)
