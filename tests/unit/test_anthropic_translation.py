@@ -129,6 +129,13 @@ def test_messages_anthropic_cannot_take_are_refused(message: dict[str, Any]) -> 
         body_for([message])
 
 
+def test_tool_call_arguments_nested_too_deep_are_refused_not_a_500() -> None:
+    deep = '{"a": ' + "[" * 300 + "]" * 300 + "}"
+    call = {"id": "c", "type": "function", "function": {"name": "f", "arguments": deep}}
+    with pytest.raises(AnthropicRefusal, match="nest deeper"):
+        body_for([{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [call]}])
+
+
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),

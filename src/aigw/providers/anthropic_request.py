@@ -27,6 +27,8 @@ from typing import Any
 
 import orjson
 
+from aigw.json_nesting import MAX_JSON_DEPTH, text_exceeds_depth
+
 _ALLOWED_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 _REFUSED_WHEN_SET = ("logprobs", "top_logprobs", "logit_bias", "audio", "prediction", "functions", "function_call")
 _REFUSED_WHEN_NON_ZERO = ("presence_penalty", "frequency_penalty")
@@ -203,6 +205,10 @@ def _tool_use(call: Any, param: str) -> dict[str, Any]:
     if not isinstance(function, dict) or not isinstance(call.get("id"), str):
         raise AnthropicRefusal("a tool call needs an id and a function", param)
     arguments = function.get("arguments") or "{}"
+    if isinstance(arguments, str) and text_exceeds_depth(arguments):
+        # JSON inside a string: the body's nesting bound did not see it, and orjson could not
+        # write it back out past 254 levels.
+        raise AnthropicRefusal(f"a tool call's arguments nest deeper than {MAX_JSON_DEPTH} levels", param)
     try:
         parsed = orjson.loads(arguments) if isinstance(arguments, str) else None
     except orjson.JSONDecodeError:
