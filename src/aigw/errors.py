@@ -223,10 +223,10 @@ def gateway_error_from(exc: ProviderError) -> GatewayError:
             )
         if exc.status >= 500 or exc.status in (408, 409):
             return UpstreamError(f"{name} failed with HTTP {exc.status}: {exc.message}")
-        body = (
-            exc.body
-            if exc.body and isinstance(exc.body.get("error"), dict)
-            else InvalidRequestError(exc.message, code=f"upstream_{exc.status}").to_body()
-        )
+        if exc.body and isinstance(exc.body.get("error"), dict):
+            # Relayed in OpenAI's shape whatever the family sent (Azure's has no type or param).
+            body = {"error": {"type": "invalid_request_error", "param": None, "code": None, **exc.body["error"]}}
+        else:
+            body = InvalidRequestError(exc.message, code=f"upstream_{exc.status}").to_body()
         return UpstreamStatusPassthrough(exc.status, body, exc.message)
     return UpstreamError(f"{name} failed: {exc.message}")

@@ -80,37 +80,37 @@ async def collect(provider: GeminiProvider, request: ChatRequest) -> list[dict[s
 
 async def test_plain_answer_with_usage_on_both_apis(provider: GeminiProvider, mock: MockGemini) -> None:
     body = await answer(provider, chat("hello there", max_tokens=20, stop=["zzz"]))
-    assert body["choices"][0]["message"] == {"role": "assistant", "content": "Echo: hello there"}
+    assert body["choices"][0]["message"] == {"role": "assistant", "content": "You said: hello there"}
     assert body["choices"][0]["finish_reason"] == "stop"
-    assert body["usage"] == {"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5}
+    assert body["usage"] == {"prompt_tokens": 2, "completion_tokens": 4, "total_tokens": 6}
     sent = mock.requests[-1]
     if provider.config.api == "studio":
-        assert sent.path == "/v1beta/models/gemini-2.5-flash:generateContent"
-        assert sent.headers["x-goog-api-key"] == API_KEY
+        assert sent["path"] == "/v1beta/models/gemini-2.5-flash:generateContent"
+        assert sent["headers"]["x-goog-api-key"] == API_KEY
     else:
-        assert sent.path == (
+        assert sent["path"] == (
             "/v1/projects/my-project-1/locations/europe-west4/publishers/google/models/gemini-2.5-flash:generateContent"
         )
-        assert sent.headers["Authorization"] == f"Bearer {ACCESS_TOKEN}"
-    assert sent.body["generationConfig"] == {"maxOutputTokens": 20, "stopSequences": ["zzz"]}
+        assert sent["headers"]["Authorization"] == f"Bearer {ACCESS_TOKEN}"
+    assert sent["body"]["generationConfig"] == {"maxOutputTokens": 20, "stopSequences": ["zzz"]}
 
 
 async def test_stream_ends_with_finish_reason_and_usage(provider: GeminiProvider, mock: MockGemini) -> None:
     chunks = await collect(provider, chat("stream me please", stream=True))
-    assert mock.requests[-1].query == {"alt": "sse"}
+    assert mock.requests[-1]["query"] == {"alt": "sse"}
     text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
-    assert text == "Echo: stream me please"
+    assert text == "You said: stream me please"
     assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
-    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["total_tokens"] == 7
+    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["total_tokens"] == 8
 
 
 async def test_tool_call_out_and_result_in(provider: GeminiProvider) -> None:
-    first = await answer(provider, chat("weather in Paris?", tools=[TOOL]))
+    first = await answer(provider, chat("weather in Paris? use the tool", tools=[TOOL]))
     call = first["choices"][0]["message"]["tool_calls"][0]
     assert first["choices"][0]["finish_reason"] == "tool_calls"
     assert call["function"] == {"name": "get_weather", "arguments": '{"city":"Paris"}'}
     messages = [
-        {"role": "user", "content": "weather in Paris?"},
+        {"role": "user", "content": "weather in Paris? use the tool"},
         first["choices"][0]["message"],
         {"role": "tool", "tool_call_id": call["id"], "content": '{"temp": 21}'},
     ]
@@ -122,7 +122,7 @@ async def test_json_schema_and_n(provider: GeminiProvider) -> None:
     schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
     fmt = {"type": "json_schema", "json_schema": {"name": "s", "schema": schema}}
     body = await answer(provider, chat("a number", response_format=fmt, n=2))
-    assert [c["message"]["content"] for c in body["choices"]] == ['{"n": 7}', '{"n": 7}']
+    assert [c["message"]["content"] for c in body["choices"]] == ['{"n": 1}', '{"n": 1}']
 
 
 async def test_safety_blocks_are_400_content_filtered(provider: GeminiProvider) -> None:
@@ -144,7 +144,7 @@ async def test_google_errors_keep_their_status(
     with pytest.raises(ProviderStatusError) as caught:
         await answer(provider, chat("x"))
     assert (caught.value.status, caught.value.retryable) == (status, retryable)
-    assert caught.value.body is not None and caught.value.body["error"]["message"] == f"injected {status}"
+    assert caught.value.body is not None and caught.value.body["error"]["message"] == f"mock {status}"
     if status == 429:
         assert caught.value.retry_after == 3.0
 
@@ -185,7 +185,7 @@ async def test_embeddings_plain_and_base64(provider: GeminiProvider, mock: MockG
     result = await provider.execute_task(request)
     assert isinstance(result, AIResponse)
     assert [len(d["embedding"]) for d in result.body["data"]] == [4, 4]
-    method = mock.requests[-1].path.rsplit(":", 1)[1]
+    method = mock.requests[-1]["path"].rsplit(":", 1)[1]
     assert method == ("batchEmbedContents" if provider.config.api == "studio" else "predict")
     if provider.config.api == "vertex":
         assert result.usage is not None and result.usage.prompt_tokens == 3

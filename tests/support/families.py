@@ -16,7 +16,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tests.support.mock_anthropic import MockAnthropic
+from tests.support.mock_azure import API_KEY as AZURE_KEY
+from tests.support.mock_azure import AzureFront
 from tests.support.mock_family import MockServer
+from tests.support.mock_gemini import MockGemini
 from tests.support.mock_openai_family import MockOpenAI
 
 KEY_ENV = "AI_PROVIDER_CONFORMANCE_KEY"  # the gateway reads the family's upstream key from here
@@ -80,4 +83,66 @@ class AnthropicHarness:
 # A 1x1 transparent PNG: the image the image case sends.
 PNG_BASE64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
 
-FAMILIES: list[FamilyHarness] = [OpenAIHarness(), AnthropicHarness()]
+
+@dataclass(frozen=True)
+class GeminiHarness:
+    """Google Gemini through AI Studio (`api: studio`) or Vertex AI (`api: vertex`)."""
+
+    name: str = "gemini"
+    model: str = "gemini-2.5-flash"
+    api_key: str = "gemini-conformance-key"
+    supports: frozenset[str] = frozenset({"tools", "json_mode", "json_schema", "images", "n", "stop"})
+    api: str = "studio"
+
+    def start(self) -> MockServer:
+        return MockGemini(api_key=self.api_key, access_token=self.api_key).start()
+
+    def provider_config(self, server: MockServer) -> dict[str, Any]:
+        if self.api == "studio":
+            return {"type": "gemini", "base_url": f"{server.url}/v1beta", "api_key_env": KEY_ENV}
+        return {
+            "type": "gemini",
+            "api": "vertex",
+            "project": "conformance-1",
+            "location": "europe-west4",
+            "base_url": f"{server.url}/v1",
+            "access_token_env": KEY_ENV,
+        }
+
+    def image_sent(self, body: dict[str, Any]) -> bool:
+        parts = body["contents"][-1]["parts"]
+        return {"inlineData": {"mimeType": "image/png", "data": PNG_BASE64}} in parts
+
+
+@dataclass(frozen=True)
+class AzureHarness:
+    """Azure OpenAI: `tests/support/mock_azure.py` (Azure's paths, api-version and api-key) in front of
+    the OpenAI family mock, which answers."""
+
+    name: str = "azure"
+    model: str = "gpt-4o"
+    api_key: str = AZURE_KEY
+    supports: frozenset[str] = frozenset({"tools", "json_mode", "json_schema", "images", "n", "stop"})
+
+    def start(self) -> MockServer:
+        return AzureFront(MockOpenAI("sk-inner"), deployments=frozenset({"gpt-4o-prod"})).start()
+
+    def provider_config(self, server: MockServer) -> dict[str, Any]:
+        return {
+            "type": "azure",
+            "endpoint": server.url,
+            "deployments": {self.model: "gpt-4o-prod"},
+            "api_key_env": KEY_ENV,
+        }
+
+    def image_sent(self, body: dict[str, Any]) -> bool:
+        return OpenAIHarness().image_sent(body)
+
+
+FAMILIES: list[FamilyHarness] = [
+    OpenAIHarness(),
+    AnthropicHarness(),
+    GeminiHarness(),
+    GeminiHarness(name="gemini-vertex", api="vertex"),
+    AzureHarness(),
+]

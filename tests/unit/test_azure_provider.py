@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from aigw.errors import ProviderStatusError
+from aigw.errors import ProviderStatusError, gateway_error_from
 from aigw.providers.azure import DEFAULT_API_VERSION, AzureProvider, AzureProviderConfig
 from aigw.providers.registry import parse_provider_config
 from aigw.types import TaskKind
@@ -62,3 +62,11 @@ def test_a_model_name_never_chooses_the_path() -> None:
     with pytest.raises(ProviderStatusError) as caught:
         provider().deployment_of("../../admin?x=")
     assert caught.value.status == 400
+
+
+def test_an_azure_error_body_reaches_the_client_in_openais_shape() -> None:
+    azure_body = {"error": {"code": "400", "message": "bad deployment parameter"}}
+    relayed = gateway_error_from(ProviderStatusError(400, azure_body, provider="azure")).to_body()
+    assert relayed == {
+        "error": {"type": "invalid_request_error", "param": None, "code": "400", "message": "bad deployment parameter"}
+    }
