@@ -29,7 +29,6 @@ from yarl import URL
 from aigw.config import ProviderConfigBase
 from aigw.errors import ProviderStatusError
 from aigw.providers import gemini_answer as answers
-from aigw.providers.base import AIProvider
 from aigw.providers.gemini_request import (
     GeminiRefusal,
     chat_body,
@@ -38,7 +37,8 @@ from aigw.providers.gemini_request import (
     vertex_embeddings_body,
 )
 from aigw.providers.gemini_stream import StreamTranslator
-from aigw.providers.http_transport import HttpTransport, OpenedStream, TransportLimits
+from aigw.providers.http_provider import HttpProvider, HttpProviderConfig
+from aigw.providers.http_transport import OpenedStream
 from aigw.types import AIRequest, AIResponse, Capabilities, ChatRequest, ChatStream, EmbeddingRequest, TaskKind, Usage
 
 STUDIO_URL = "https://generativelanguage.googleapis.com/v1beta"
@@ -46,7 +46,7 @@ _MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _GOOGLE_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
 
-class GeminiProviderConfig(ProviderConfigBase):
+class GeminiProviderConfig(HttpProviderConfig):
     type: Literal["gemini"] = "gemini"
     api: Literal["studio", "vertex"] = "studio"
     base_url: str | None = None  # default: AI Studio's, or Vertex AI's for `location`
@@ -54,9 +54,6 @@ class GeminiProviderConfig(ProviderConfigBase):
     access_token_env: str | None = None  # vertex: an OAuth access token, sent as a bearer token
     project: str | None = Field(None, pattern=r"^[a-z][a-z0-9-]{4,29}$")  # vertex
     location: str = Field("us-central1", pattern=_GOOGLE_ID)  # vertex
-    max_connections: int = Field(1000, ge=1)
-    max_body_bytes: int = Field(128 * 1024 * 1024, ge=1024)
-    max_event_bytes: int = Field(8 * 1024 * 1024, ge=1024)
 
     @model_validator(mode="after")
     def _vertex_needs_a_project(self) -> GeminiProviderConfig:
@@ -82,32 +79,17 @@ class GeminiProviderConfig(ProviderConfigBase):
         return {"authorization": f"Bearer {token}"} if token else {}
 
 
-class GeminiProvider(AIProvider):
+class GeminiProvider(HttpProvider):
     type_name: ClassVar[str] = "gemini"
     config_class: ClassVar[type[ProviderConfigBase]] = GeminiProviderConfig
     config: GeminiProviderConfig
 
     def __init__(self, config: ProviderConfigBase) -> None:
         assert isinstance(config, GeminiProviderConfig)
-        super().__init__(config)
         self._models_url = config.models_url()
-        limits = TransportLimits(
-            timeout=config.timeout,
-            max_connections=config.max_connections,
-            max_body_bytes=config.max_body_bytes,
-            max_event_bytes=config.max_event_bytes,
+        super().__init__(
+            config, {"content-type": "application/json", "accept": "application/json", **config.auth_headers()}
         )
-        headers = {"content-type": "application/json", "accept": "application/json", **config.auth_headers()}
-        self._transport = HttpTransport(self.name, limits, headers)
-
-    async def start(self) -> None:
-        await self._transport.start()
-
-    async def close(self) -> None:
-        await self._transport.close()
-
-    def is_available(self) -> bool:
-        return self._transport.is_open
 
     def get_capabilities(self) -> Capabilities:
         return Capabilities(
