@@ -191,6 +191,16 @@ class ProviderStatusError(ProviderError):
         self.counts_against_health = status >= 500 or status in (401, 403, 408)
 
 
+def unsupported_request(
+    message: str, *, param: str | None, provider: str, code: str = "unsupported"
+) -> ProviderStatusError:
+    """A request a provider family cannot serve (a parameter it lacks, a model name that cannot be
+    its URL): a 400 in OpenAI's shape that the client gets as is, never retried, never counted
+    against the provider's health, raised before anything is sent."""
+    error = {"message": message, "type": "invalid_request_error", "param": param, "code": code}
+    return ProviderStatusError(400, {"error": error}, provider=provider)
+
+
 def _upstream_message(body: dict[str, Any] | None) -> str | None:
     if not body:
         return None

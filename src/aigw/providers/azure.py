@@ -19,13 +19,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, Field, model_validator
 from yarl import URL
 
 from aigw.config import ProviderConfigBase
-from aigw.errors import ProviderStatusError
+from aigw.errors import unsupported_request
 from aigw.providers.openai import OpenAIProvider, OpenAIProviderConfig
 from aigw.types import AIRequest, AIResponse, ChatStream, TaskKind
 
@@ -86,13 +86,8 @@ class AzureProvider(OpenAIProvider):
     def deployment_of(self, model: str) -> str:
         deployment = self.config.deployments.get(model, model)
         if not _DEPLOYMENT.fullmatch(deployment):
-            error: dict[str, Any] = {
-                "message": "the model name is not an Azure deployment name (letters, digits, '.', '_', '-')",
-                "type": "invalid_request_error",
-                "param": "model",
-                "code": "invalid_deployment",
-            }
-            raise ProviderStatusError(400, {"error": error}, provider=self.name)
+            message = "the model name is not an Azure deployment name (letters, digits, '.', '_', '-')"
+            raise unsupported_request(message, param="model", provider=self.name, code="invalid_deployment")
         return deployment
 
     def task_url(self, kind: TaskKind, model: str) -> URL:

@@ -27,7 +27,7 @@ from pydantic import Field, model_validator
 from yarl import URL
 
 from aigw.config import ProviderConfigBase
-from aigw.errors import ProviderStatusError
+from aigw.errors import ProviderStatusError, unsupported_request
 from aigw.providers import gemini_answer as answers
 from aigw.providers.gemini_request import (
     GeminiRefusal,
@@ -154,15 +154,7 @@ class GeminiProvider(HttpProvider):
         return URL(f"{self._models_url}/{_model_id(model)}:{method}")
 
     def _refusal(self, exc: GeminiRefusal) -> ProviderStatusError:
-        body = {
-            "error": {
-                "message": exc.message,
-                "type": "invalid_request_error",
-                "param": exc.param,
-                "code": "unsupported",
-            }
-        }
-        return ProviderStatusError(400, body, provider=self.name)
+        return unsupported_request(exc.message, param=exc.param, provider=self.name)
 
 
 def _model_id(model: str) -> str:
