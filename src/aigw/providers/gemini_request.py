@@ -13,8 +13,11 @@ Decisions:
   the way Google's own OpenAI-compatible endpoint does (`extra_content.google.thought_signature` on
   the tool call); a call sent back without one gets Google's documented placeholder
   `skip_thought_signature_validator` (only the first call of a turn carries a signature).
-- What Gemini cannot do is a 400 (`GeminiRefusal`), never dropped silently: token arrays as
-  embedding input, unknown content part types, `logit_bias`, an unknown tool_call_id.
+- What Gemini cannot do and the client would notice is a 400 (`GeminiRefusal`), never dropped
+  silently: token arrays as embedding input, unknown content part types, `logit_bias`, `logprobs`,
+  audio output, an unknown tool_call_id. Parameters that change nothing in the answer's shape
+  (`user`, `metadata`, `store`, `service_tier`, `parallel_tool_calls`, `stream_options`) are not sent.
+  `reasoning_effort` is not mapped to `thinkingConfig` yet (the model's default thinking applies).
 """
 
 from __future__ import annotations
