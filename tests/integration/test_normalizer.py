@@ -1,16 +1,21 @@
 """Answers in one shape over real HTTP: the metadata headers on every answer, usage present even
-when the provider sent none, and `response_format` answers checked with one repair call."""
+when the provider sent none, and `response_format` answers checked with one repair call; hostile
+schemas refused before any provider call (the scripted upstream records every body it receives),
+references never fetched (a real HTTP server counts its hits), a backtracking pattern judged at once."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 from openai import OpenAI
 
 from tests.conftest import MASTER_KEY, UPSTREAM_KEY, GatewayFactory
+from tests.support.counting_http import CountingServer
 from tests.support.scripted_upstream import Answer, ScriptedUpstream
 
 pytestmark = pytest.mark.integration
@@ -141,3 +146,45 @@ def test_a_schema_that_is_not_json_schema_is_a_400_before_any_call(
     answer = chat(gateway_url, response_format=bad)
     assert answer.status_code == 400 and answer.json()["error"]["param"] == "response_format"
     assert scripted.bodies == []
+
+
+def json_schema(schema: Any) -> dict[str, Any]:
+    return {"type": "json_schema", "json_schema": {"name": "s", "schema": schema}}
+
+
+def test_hostile_schemas_are_refused_before_any_provider_call(scripted: ScriptedUpstream, gateway_url: str) -> None:
+    with CountingServer({"type": "string"}) as schemas:
+        refused = {
+            f"{schemas.url}/s.json": {"$ref": f"{schemas.url}/s.json"},
+            "#/$defs/missing": {"$ref": "#/$defs/missing"},
+            "file:///etc/hostname": {"$ref": "file:///etc/hostname"},
+            "loops back": {"$defs": {"a": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"},
+            "RE2 cannot run": {"type": "string", "pattern": "^(a)\\1$"},
+            "more than 2000 values": {"enum": list(range(3_000))},
+        }
+        for named, schema in refused.items():
+            answer = chat(gateway_url, response_format=json_schema(schema))
+            assert answer.status_code == 400, answer.text
+            error = answer.json()["error"]
+            assert (error["type"], error["param"], error["code"]) == (
+                "invalid_request_error",
+                "response_format",
+                "invalid_value",
+            )
+            assert named in error["message"]
+        assert schemas.hits == []
+    assert scripted.bodies == []
+
+
+def test_a_backtracking_pattern_is_judged_at_once(scripted: ScriptedUpstream, gateway_url: str) -> None:
+    crafted = json.dumps("a" * 40 + "!")  # 2^40 steps for a backtracking engine
+    scripted.then(Answer(content=crafted), Answer(content=crafted))
+    started = time.monotonic()
+    answer = chat(gateway_url, response_format=json_schema({"type": "string", "pattern": "^(a+)+$"}))
+    assert time.monotonic() - started < 5
+    assert answer.status_code == 502 and answer.json()["error"]["code"] == "invalid_response_format"
+    assert "fails 'pattern'" in answer.json()["error"]["message"]
+    assert len(scripted.bodies) == 2  # the answer, then one repair
+
+    scripted.then(Answer(content=json.dumps("aaaa")))
+    assert chat(gateway_url, response_format=json_schema({"type": "string", "pattern": "^(a+)+$"})).status_code == 200

@@ -2,9 +2,13 @@
 (`json_schema`) is checked before it is returned; the orchestrator asks once for a repair.
 
 Only text answers are checked (not tool calls, not streams: a stream is already on its way when it
-could be judged). The schema is checked when the request is read, so a bad schema is a 400 at once.
-`jsonschema` and `json` recurse per level, so a schema or an answer nested deeper than
-`MAX_JSON_DEPTH` is not walked: the schema is a 400, the answer a problem like any other.
+could be judged). The schema is the caller's, so it is treated as hostile: it is checked and
+compiled when the request is read (`answer_schema`: size, meta-schema, dialect, references, RE2
+patterns), so a bad schema is a 400 at once, before any provider is paid; then each answer is judged
+with metered work (`answer_validator`), so a costly schema gives a problem, never a stall or a 500.
+`jsonschema` and `json` recurse per level, so an answer nested deeper than `MAX_JSON_DEPTH` is not
+walked: it is a problem like any other. An answer is parsed as strict JSON: `NaN` and `Infinity`,
+which Python's parser accepts, are not JSON.
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
+from jsonschema.protocols import Validator
 
 from aigw.errors import InvalidRequestError, UpstreamError
-from aigw.json_nesting import MAX_JSON_DEPTH, text_exceeds_depth, value_exceeds_depth
+from aigw.json_nesting import MAX_JSON_DEPTH, text_exceeds_depth
+from aigw.normalize.answer_schema import SchemaRefused, compile_answer_schema
+from aigw.normalize.answer_validator import MAX_CHECK_CPU_S, CheckTooCostly, errors_within_budget
 from aigw.types import AIRequest, ChatRequest
 
 _MAX_ERRORS = 3  # validation errors named in a repair request or an error message
@@ -28,11 +33,12 @@ class ExpectedFormat:
     """What the answer's text must be: any JSON object, or one valid under `validator`."""
 
     name: str
-    validator: Draft202012Validator | None = None
+    validator: Validator | None = None
 
 
 def expected_format(request: AIRequest) -> ExpectedFormat | None:
-    """The format the request asks for, or None; raises 400 on a schema that is not valid JSON Schema."""
+    """The format the request asks for, or None; raises 400 on a schema that cannot be used (see
+    `answer_schema`)."""
     if not isinstance(request, ChatRequest) or request.stream:
         return None
     spec = request.params.get("response_format")
@@ -48,22 +54,14 @@ def expected_format(request: AIRequest) -> ExpectedFormat | None:
         raise InvalidRequestError(
             "response_format json_schema needs a 'schema' object", param="response_format", code="invalid_value"
         )
-    if value_exceeds_depth(schema):
-        raise InvalidRequestError(
-            f"response_format schema is nested deeper than {MAX_JSON_DEPTH} levels",
-            param="response_format",
-            code="invalid_value",
-        )
     try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
+        validator = compile_answer_schema(schema)
+    except SchemaRefused as refused:
         raise InvalidRequestError(
-            f"response_format schema is not valid JSON Schema: {exc.message}",
-            param="response_format",
-            code="invalid_value",
+            f"response_format schema {refused}", param="response_format", code="invalid_value"
         ) from None
     name = described.get("name") if isinstance(described, dict) else None
-    return ExpectedFormat(str(name or "json_schema"), Draft202012Validator(schema))
+    return ExpectedFormat(str(name or "json_schema"), validator)
 
 
 def problems(body: dict[str, Any], expected: ExpectedFormat) -> list[str]:
@@ -79,16 +77,26 @@ def problems(body: dict[str, Any], expected: ExpectedFormat) -> list[str]:
             found.append(f"nested deeper than {MAX_JSON_DEPTH} levels")
             continue
         try:
-            document = json.loads(content)
+            document = json.loads(content, parse_constant=_not_json)
         except json.JSONDecodeError as exc:
             found.append(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")
+            continue
+        except ValueError as exc:  # NaN or Infinity, or an integer past Python's 4,300 digits
+            found.append(f"not valid JSON ({_bounded(str(exc))})")
             continue
         if expected.validator is None:
             if not isinstance(document, dict):
                 found.append(f"a JSON {type(document).__name__}, not an object")
             continue
-        for error in list(expected.validator.iter_errors(document))[:_MAX_ERRORS]:
-            where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        try:
+            errors = errors_within_budget(expected.validator, document, _MAX_ERRORS)
+        except CheckTooCostly:
+            found.append(
+                f"checking it against the schema takes more than {MAX_CHECK_CPU_S:g} s of CPU: simplify the schema"
+            )
+            continue
+        for error in errors:
+            where = _bounded("/".join(str(p) for p in error.absolute_path)) or "(root)"
             found.append(f"at {where}: fails '{error.validator}' {_rule(error.validator_value)}")
     return found
 
@@ -117,5 +125,12 @@ def invalid_answer(found: list[str], expected: ExpectedFormat) -> UpstreamError:
 
 
 def _rule(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return _bounded(json.dumps(value, ensure_ascii=False), 80)
+
+
+def _bounded(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
