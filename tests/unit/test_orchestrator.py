@@ -117,7 +117,7 @@ async def test_client_error_from_primary_does_not_fall_back() -> None:
     with pytest.raises(UpstreamStatusPassthrough) as raised:
         await orchestrator.chat(chat(), ANONYMOUS, Trace("r"), info)
     assert raised.value.status == 400
-    assert raised.value.to_body() == body
+    assert raised.value.to_body() == {"error": {**body["error"], "param": None}}  # relayed, with OpenAI's 4 fields
     assert backup.calls == []
     assert info.fallback_from is None and info.attempts == 1
 
