@@ -63,7 +63,7 @@ def test_malformed_names_are_refused(name: str) -> None:
 
 
 def test_the_admin_routing_path_refuses_the_master_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AI_MASTER_KEY", "sk-master-do-not-send")
+    monkeypatch.setenv("AI_MASTER_KEY", "sk-master-do-not-send-0123456789abcdef")
     with pytest.raises(PolicyConfigError, match="AI_MASTER_KEY is a gateway setting"):
         validate_routing(routing(api_key_env="AI_MASTER_KEY"), load_settings())
 
