@@ -79,7 +79,11 @@ async def effective_policy(gateway: GatewayDep, _: ViewerDep) -> dict[str, Any]:
     }
 
 
-@router.get("/usage/export.csv")
+@router.get(
+    "/usage/export.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV, a line a group"}},
+)
 async def usage_export(
     gateway: GatewayDep,
     _: ViewerDep,
