@@ -262,3 +262,38 @@ def test_body_limits_apply(stub_gateway: GatewayProcess) -> None:
         headers={"x-api-key": MASTER_KEY},
     )
     assert response.status_code == 413
+
+
+def _key(gateway: GatewayProcess, **spec: object) -> str:
+    created = httpx.post(f"{gateway.url}/admin/api/keys", json=spec, headers={"authorization": f"Bearer {MASTER_KEY}"})
+    assert created.status_code == 201, created.text
+    return str(created.json()["key"])
+
+
+def test_keys_limits_pii_and_the_cache_apply_as_on_the_openai_routes(
+    mock_gateway: GatewayProcess, mock_upstream: MockUpstream
+) -> None:
+    mock_upstream.reset()
+    narrow = sdk(mock_gateway, key=_key(mock_gateway, models=["gpt-4o-mini"]))
+    with pytest.raises(anthropic.PermissionDeniedError) as refused:
+        narrow.messages.create(model="gpt-4o", max_tokens=8, messages=HELLO)
+    assert refused.value.body["error"]["type"] == "permission_error"  # type: ignore[index]
+
+    planted = "jane.doe@example.com"
+    narrow.messages.create(model="gpt-4o-mini", max_tokens=8, messages=[{"role": "user", "content": f"mail {planted}"}])
+    assert planted not in mock_upstream.recorded()[-1]["body"]  # masked before it left, as on /v1/chat/completions
+
+    cached = [{"role": "user", "content": "the same question, twice"}]
+    for expected in ("miss", "hit"):
+        with narrow.messages.with_streaming_response.create(
+            model="gpt-4o-mini", max_tokens=8, messages=cached, extra_body={"temperature": 0}
+        ) as raw:
+            assert raw.parse().content[0].type == "text"
+        assert raw.headers["x-aigw-cache"] == expected
+
+    slow = sdk(mock_gateway, key=_key(mock_gateway, rpm=1))
+    slow.messages.create(model="gpt-4o-mini", max_tokens=8, messages=HELLO)
+    with pytest.raises(anthropic.RateLimitError) as limited:
+        slow.messages.create(model="gpt-4o-mini", max_tokens=8, messages=HELLO)
+    assert limited.value.body["error"]["type"] == "rate_limit_error"  # type: ignore[index]
+    assert int(limited.value.response.headers["retry-after"]) >= 1
