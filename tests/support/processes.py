@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -150,11 +152,41 @@ class GatewayProcess:
         _stop(self.proc)
 
 
+_MIGRATED_TEMPLATE: Path | None = None
+
+
+def _migrated_sqlite() -> Path:
+    """A SQLite database at the schema's head, made once per test session: a gateway started on a
+    copy of it skips its migration child (about a second each, and the suite starts hundreds).
+    `tests/integration/test_migrations.py` and the tests that set their own database still migrate."""
+    global _MIGRATED_TEMPLATE
+    if _MIGRATED_TEMPLATE is None:
+        folder = Path(tempfile.mkdtemp(prefix="aigw-schema-"))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AI_")}
+        env["AI_STATE_DIR"] = str(folder)
+        subprocess.run([sys.executable, "-m", "aigw.store.migrate"], env=env, check=True, capture_output=True)
+        _MIGRATED_TEMPLATE = folder / "aigw.db"
+    return _MIGRATED_TEMPLATE
+
+
+def _seed_database(state_dir: Path, env: dict[str, str]) -> dict[str, str]:
+    """The environment of a gateway whose default SQLite database starts as a copy of the migrated one."""
+    if "AI_DATABASE_URL" in env or "AI_AUTO_MIGRATE" in env or "AI_STATE_DIR" in env:
+        return {}
+    target = state_dir / "aigw.db"
+    if not target.exists():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_migrated_sqlite(), target)
+    return {"AI_AUTO_MIGRATE": "false"}
+
+
 def start_gateway(tmp_path: Path, env: dict[str, str], *args: str, ready_path: str = "/readyz") -> GatewayProcess:
     port = free_port()
     log_path = tmp_path / f"gateway-{port}.log"
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("AI_")}
-    full_env.update({"AI_GATEWAY_PORT": str(port), "AI_STATE_DIR": str(tmp_path / "state"), **env})
+    state_dir = tmp_path / "state"
+    full_env.update({"AI_GATEWAY_PORT": str(port), "AI_STATE_DIR": str(state_dir), **_seed_database(state_dir, env)})
+    full_env.update(env)
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [str(AIGW), "serve", *args],

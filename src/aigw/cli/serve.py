@@ -72,8 +72,7 @@ def migrate_database(settings: Settings, revision: str = "head") -> str | None:
 def migrate_in_child_process() -> None:
     """`aigw migrate` in a child process: Alembic and its templates then never occupy the memory of
     the serving process. A failure is a warning: the gateway still serves from its environment."""
-    code = "from aigw.cli import main; raise SystemExit(main(['migrate']))"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    done = subprocess.run([sys.executable, "-m", "aigw.store.migrate"], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         reason = (done.stderr.strip().splitlines() or ["unknown error"])[-1][:300]
         print(f"aigw: warning: database migration failed ({reason}); continuing", file=sys.stderr)

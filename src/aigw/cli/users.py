@@ -21,7 +21,6 @@ from aigw.cli.control import _actor as cli_actor
 from aigw.settings import load_settings
 from aigw.store.database import Database
 from aigw.store.identity import IdentityStoreUnavailable
-from aigw.store.migrate import upgrade
 from aigw.store.users import ROLES, UserError, Users, check_password
 
 T = TypeVar("T")
@@ -105,6 +104,8 @@ def _with_users(action: Callable[[Users], Awaitable[T]]) -> T:
         database = Database(settings.effective_database_url)
         try:
             if settings.auto_migrate:
+                from aigw.store.migrate import upgrade  # Alembic only where migrations run
+
                 await upgrade(database)
             return await action(Users(database))
         finally:

@@ -55,3 +55,25 @@ async def _run(database: Database, action: Any) -> str | None:
 
         await conn.run_sync(run)
     return await current_revision(database)
+
+
+def main() -> int:
+    """`python -m aigw.store.migrate`: the schema of `AI_DATABASE_URL` to head, with nothing else imported
+    (`aigw serve` runs it as a child process, so Alembic never occupies the serving process)."""
+    import asyncio
+
+    from aigw.settings import load_settings
+
+    async def run() -> str | None:
+        database = Database(load_settings().effective_database_url)
+        try:
+            return await upgrade(database)
+        finally:
+            await database.close()
+
+    print(f"database at revision {asyncio.run(run())}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
