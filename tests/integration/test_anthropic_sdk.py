@@ -262,6 +262,16 @@ def test_body_limits_apply(stub_gateway: GatewayProcess) -> None:
         headers={"x-api-key": MASTER_KEY},
     )
     assert response.status_code == 413
+    assert response.json()["error"]["type"] == "request_too_large"  # refused at the edge, in Anthropic's format
+    unlabelled = httpx.post(f"{stub_gateway.url}/v1/messages", content=b"{}", headers={"x-api-key": MASTER_KEY})
+    assert unlabelled.status_code == 415
+    assert unlabelled.json() == {
+        "type": "error",
+        "error": {
+            "type": "invalid_request_error",
+            "message": "Request bodies must be JSON: send 'Content-Type: application/json'",
+        },
+    }
 
 
 def _key(gateway: GatewayProcess, **spec: object) -> str:

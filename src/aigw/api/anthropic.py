@@ -22,8 +22,9 @@ import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Scope
 
-from aigw.api.middleware import RequestState, request_state
+from aigw.api.middleware import RequestState
 from aigw.api.openai import admit_call, note_request, stream_error
 from aigw.context.tokens import count_chat, is_exact
 from aigw.errors import GatewayError, NotFoundError
@@ -111,7 +112,7 @@ def _anthropic_errors(endpoint: Endpoint) -> Endpoint:
         try:
             return await endpoint(request)
         except GatewayError as error:
-            return _error_response(error, request_state(request.scope))
+            return error_response(error, request.scope)
         except ClientDisconnect:
             raise
         except Exception as exc:
@@ -119,21 +120,33 @@ def _anthropic_errors(endpoint: Endpoint) -> Endpoint:
             failure = GatewayError(
                 "The gateway failed unexpectedly; the request id identifies it in the logs", code="internal_error"
             )
-            return _error_response(failure, request_state(request.scope))
+            return error_response(failure, request.scope)
 
     return answer
 
 
-def _error_response(error: GatewayError, state: RequestState) -> Response:
-    state.error_code = error.code or error.error_type
+def error_response(error: GatewayError, scope: Scope) -> Response:
+    """`error` in Anthropic's format (also for the edge's refusals of these paths: 413, 415)."""
+    state: RequestState | None = scope.get("aigw")
+    if state is not None:
+        state.error_code = error.code or error.error_type
     body = orjson.dumps(error_body(error))
     return Response(body, status_code=error.status, media_type=_JSON, headers=error.headers)
+
+
+def serves(path: str) -> bool:
+    """Whether `path` is one of these routes (their errors take Anthropic's format)."""
+    return path in _PATHS
+
+
+_PREFIX = "/v1/messages"
+_PATHS = frozenset({_PREFIX, f"{_PREFIX}/count_tokens"})
 
 
 def routes() -> list[Route]:
     """The SDK posts to `{base_url}/v1/messages`: `base_url` is the gateway's root, as for OpenAI's SDK
     with `/v1` appended by the caller, so no bare (`/messages`) variant is needed."""
     return [
-        Route("/v1/messages", _anthropic_errors(messages), methods=["POST"]),
-        Route("/v1/messages/count_tokens", _anthropic_errors(count_tokens), methods=["POST"]),
+        Route(_PREFIX, _anthropic_errors(messages), methods=["POST"]),
+        Route(f"{_PREFIX}/count_tokens", _anthropic_errors(count_tokens), methods=["POST"]),
     ]

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from aigw.api import anthropic
 from aigw.api.errors import error_response
 from aigw.api.json_body import is_json_media_type
 from aigw.errors import GatewayError, InvalidRequestError, PermissionDeniedError, RequestTooLargeError
@@ -63,7 +64,10 @@ class EdgeGuard:
             self._check_headers(scope, limit)
             body = await _read_body(receive, limit)
         except GatewayError as error:
-            await error_response(error, Request(scope))(scope, receive, send)
+            if anthropic.serves(scope["path"]):  # the Anthropic routes answer in Anthropic's format
+                await anthropic.error_response(error, scope)(scope, receive, send)
+            else:
+                await error_response(error, Request(scope))(scope, receive, send)
             return
         await self.app(scope, _replay(body, receive), send)
 
