@@ -307,3 +307,10 @@ def test_keys_limits_pii_and_the_cache_apply_as_on_the_openai_routes(
         slow.messages.create(model="gpt-4o-mini", max_tokens=8, messages=HELLO)
     assert limited.value.body["error"]["type"] == "rate_limit_error"  # type: ignore[index]
     assert int(limited.value.response.headers["retry-after"]) >= 1
+
+
+def test_count_tokens_counts_against_the_request_rate_limit(mock_gateway: GatewayProcess) -> None:
+    client = sdk(mock_gateway, key=_key(mock_gateway, rpm=1))
+    assert client.messages.count_tokens(model="gpt-4o-mini", messages=HELLO).input_tokens > 0
+    with pytest.raises(anthropic.RateLimitError):
+        client.messages.count_tokens(model="gpt-4o-mini", messages=HELLO)

@@ -58,11 +58,15 @@ async def messages(request: Request) -> Response:
 
 
 async def count_tokens(request: Request) -> Response:
-    gateway, _, caller, body = await admit_call(request)
+    """Counted against the caller's request rate limits (not its tokens: none are generated), so
+    that counting, the one costly step (linear in the body), is bounded per caller like a call."""
+    gateway, state, caller, body = await admit_call(request)
     valid = count_tokens_request(body)
     model = _counting_model(gateway, caller, valid.model)
+    policy = gateway.orchestrator.policy
+    headers = await policy.admit_limits(policy.request_limits(caller), state.trace)
     tokens = count_chat(model, canonical_messages(valid), tool_params(valid).get("tools"))
-    headers = {"x-aigw-usage": "exact" if is_exact(model) else "estimated"}
+    headers["x-aigw-usage"] = "exact" if is_exact(model) else "estimated"
     return Response(orjson.dumps({"input_tokens": tokens}), media_type=_JSON, headers=headers)
 
 
