@@ -212,6 +212,12 @@ def test_unknown_fields_are_refused_and_their_names_not_echoed_whole() -> None:
     assert len(error.message) < 200
 
 
+def test_a_long_unknown_block_type_is_not_echoed_whole() -> None:
+    error = refused(messages=[{"role": "user", "content": [{"type": "x" * 100_000}]}])
+    assert error.param == "messages.0.content.0"
+    assert len(error.message) < 400
+
+
 def test_consecutive_turns_of_one_role_are_accepted_as_anthropic_accepts_them() -> None:
     chat = request(messages=[{"role": "user", "content": "a"}, {"role": "user", "content": "b"}])
     assert [m["content"] for m in chat.messages] == ["a", "b"]
