@@ -400,3 +400,36 @@ def test_the_sdk_builds_from_the_stream_the_message_of_the_plain_answer(
     calls = [call(i, name, text) for i, ((name, _, _), text) in enumerate(zip(tools, arguments, strict=True))]
     plain = message_from_completion(completion("".join(pieces) or None, calls, finish))
     assert sdk_message(relay(chunks_for(pieces, streamed, finish))) == {k: v for k, v in plain.items() if v is not None}
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=12,
+)
+_BLOCK = st.fixed_dictionaries(
+    {"type": st.sampled_from(["text", "image", "tool_use", "tool_result", "thinking", "document", "x"])},
+    optional={"text": _JSON, "source": _JSON, "id": _JSON, "name": _JSON, "input": _JSON, "tool_use_id": _JSON,
+              "content": _JSON | st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": _JSON}))},
+)  # fmt: skip
+_MESSAGE = st.fixed_dictionaries(
+    {"role": st.sampled_from(["user", "assistant", "system", 3]), "content": st.text(max_size=5) | st.lists(_BLOCK)}
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    messages=st.lists(_MESSAGE, max_size=4) | _JSON,
+    extra=st.dictionaries(
+        st.sampled_from(["system", "tools", "tool_choice", "stop_sequences", "metadata", "top_k", "stream"]), _JSON
+    ),
+)
+def test_any_body_is_a_request_or_a_400(messages: Any, extra: dict[str, Any]) -> None:
+    """Whatever the caller sends, the translation answers a request or a clear 400, never a 500."""
+    try:
+        chat = messages_request({**BASE, "messages": messages, **extra})
+    except InvalidRequestError as error:
+        assert error.param and len(error.message) < 1000
+    else:
+        assert all(m["role"] in ("system", "user", "assistant", "tool") for m in chat.messages)
+        orjson.dumps(chat.messages)

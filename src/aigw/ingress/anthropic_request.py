@@ -15,6 +15,8 @@ Decisions:
 - A `tool_result` becomes an OpenAI `tool` message placed before the rest of its user turn, since
   OpenAI wants tool results right after the assistant's tool calls. Its text is kept; images inside
   a tool result have no OpenAI equivalent and are a 400.
+- A final assistant turn (Anthropic's "prefill") is sent as an assistant message: an Anthropic
+  upstream continues it, an OpenAI-shaped one answers a new turn after it.
 - Validation (the models, the error naming) is in `anthropic_body`.
 """
 
