@@ -64,6 +64,7 @@ class Receiver:
         self._ready.set()
         self._loop.run_forever()
         self._loop.run_until_complete(runner.cleanup())
+        self._loop.close()  # its self-pipe sockets otherwise leak into a later test's ResourceWarning
 
     def start(self) -> None:
         self._thread.start()

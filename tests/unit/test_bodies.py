@@ -158,3 +158,11 @@ def test_message_fields_the_gateway_reads_have_openais_types(message: dict[str, 
         chat_request({"model": "m", "messages": [message]}, None)
     assert refused.value.status == 400
     assert refused.value.param is not None and refused.value.param.startswith(param)
+
+
+@pytest.mark.parametrize("dimensions", [8193, 5390114857])
+def test_embedding_dimensions_are_bounded(dimensions: int) -> None:
+    """The fuzzer asked the stub for 5,390,114,857 dimensions: a MemoryError and a 500."""
+    with pytest.raises(InvalidRequestError) as refused:
+        embedding_request({"model": "m", "input": "x", "dimensions": dimensions}, None)
+    assert refused.value.param == "dimensions"

@@ -40,6 +40,9 @@ Metadata = Annotated[
 ]
 TokenIds = list[StrictInt]
 MAX_PART_TYPE_CHARS = 64  # "text", "image_url", "input_audio" ...
+# Above every embedding model served today (3,072 for OpenAI and Gemini, 4,096 for the largest open ones): a
+# caller-chosen size is an allocation, and 5,390,114,857 dimensions made the stub raise MemoryError (a 500).
+MAX_EMBEDDING_DIMENSIONS = 8192
 
 
 class _Open(BaseModel):
@@ -96,7 +99,7 @@ class EmbeddingBody(_Open):
     model: ModelName | None = None
     input: str | list[str] | TokenIds | list[TokenIds]
     encoding_format: Literal["float", "base64"] | None = None
-    dimensions: StrictInt | None = Field(None, ge=1)
+    dimensions: StrictInt | None = Field(None, ge=1, le=MAX_EMBEDDING_DIMENSIONS)
     user: UserName | None = None
 
 
