@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, Field, ValidationError
@@ -36,10 +36,14 @@ from aigw.api.json_body import parse_json
 from aigw.api.signin_throttle import SignInThrottle
 from aigw.errors import AuthenticationError, InvalidRequestError, PermissionDeniedError, ServiceUnavailableError
 from aigw.gateway import Gateway
-from aigw.identity.oidc import OidcClient, OidcSettings
+from aigw.identity.oidc_flow import OidcSettings
+from aigw.settings import Settings
 from aigw.store.identity import IdentityStoreUnavailable
 from aigw.store.sessions import Sessions
 from aigw.store.users import MAX_PASSWORD_CHARS, Users
+
+if TYPE_CHECKING:
+    from aigw.identity.oidc import OidcClient
 
 log = logging.getLogger("aigw.admin")
 LOGIN_PAGE = Page("login", "Sign in", "lock", "login", "Sign in to the admin panel")
@@ -148,8 +152,18 @@ def install(app: FastAPI, gateway: Gateway, throttle: SignInThrottle, addresses:
         idle=settings.admin_session_idle,
         master_key=master.get_secret_value() if master else None,
     )
-    app.state.oidc = OidcClient(oidc) if (oidc := OidcSettings.of(settings)) is not None else None
+    app.state.oidc = _oidc_client(settings)
     app.include_router(public)
     app.include_router(signed_in)
     app.include_router(admin_oidc.router)
     admin_access.install(app)
+
+
+def _oidc_client(settings: Settings) -> OidcClient | None:
+    """The single sign-on client, or None; authlib and joserfc are imported only when it is configured."""
+    oidc = OidcSettings.of(settings)
+    if oidc is None:
+        return None
+    from aigw.identity.oidc import OidcClient
+
+    return OidcClient(oidc)

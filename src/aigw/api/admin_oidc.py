@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import logging
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -25,7 +26,10 @@ from aigw.api.admin_cookies import cookie_secure, next_path, open_session, set_s
 from aigw.api.admin_pages import PAGE_HEADERS
 from aigw.api.signin_throttle import SignInThrottle
 from aigw.errors import NotFoundError
-from aigw.identity.oidc import FLOW_SECONDS, Flow, OidcClient, OidcError
+from aigw.identity.oidc_flow import FLOW_SECONDS, Flow, OidcError
+
+if TYPE_CHECKING:  # imported only where OIDC is configured (authlib, joserfc)
+    from aigw.identity.oidc import OidcClient
 
 log = logging.getLogger("aigw.admin")
 FLOW_COOKIE = "aigw_oidc_flow"

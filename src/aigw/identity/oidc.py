@@ -19,100 +19,28 @@ Decisions:
 
 from __future__ import annotations
 
-import base64
 import hmac
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import orjson
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from authlib.oauth2 import OAuth2Error
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
-from aigw.settings import Settings
+from aigw.identity.oidc_flow import FLOW_SECONDS, Flow, Identity, OidcError, OidcSettings
 
 SIGNING_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
-FLOW_SECONDS = 600  # a sign-in must come back from the provider within ten minutes
 CACHE_SECONDS = 3600.0
 JWKS_REFETCH_SECONDS = 60.0
 LEEWAY_SECONDS = 60
 MAX_NAME_CHARS = 90
 _MAX_CLAIM_VALUES = 256
 _MAX_PARAM_CHARS = 4096
-
-
-class OidcError(Exception):
-    """A sign-in refused; `code` is what the sign-in page shows (a fixed message per code)."""
-
-    def __init__(self, code: str, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code  # sso_failed | sso_no_role | sso_expired
-
-
-@dataclass(frozen=True, slots=True)
-class OidcSettings:
-    issuer: str
-    client_id: str
-    client_secret: str | None
-    scopes: tuple[str, ...]
-    role_claims: tuple[str, ...]
-    admin_values: frozenset[str]
-    viewer_values: frozenset[str]
-
-    @classmethod
-    def of(cls, settings: Settings) -> OidcSettings | None:
-        if settings.oidc_issuer is None or settings.oidc_client_id is None:
-            return None
-        secret = settings.oidc_client_secret
-        scopes = tuple(dict.fromkeys(["openid", *settings.oidc_scopes]))
-        return cls(
-            issuer=settings.oidc_issuer,
-            client_id=settings.oidc_client_id,
-            client_secret=secret.get_secret_value() if secret else None,
-            scopes=scopes,
-            role_claims=tuple(settings.oidc_role_claim),
-            admin_values=frozenset(settings.oidc_admin_values),
-            viewer_values=frozenset(settings.oidc_viewer_values),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Flow:
-    """What the browser keeps between the redirect to the provider and the callback."""
-
-    state: str
-    nonce: str
-    verifier: str
-    next_path: str
-    started: float
-
-    def encode(self) -> str:
-        raw = orjson.dumps([self.state, self.nonce, self.verifier, self.next_path, self.started])
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, text: str | None) -> Flow | None:
-        if not text or len(text) > _MAX_PARAM_CHARS:
-            return None
-        try:
-            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-            state, nonce, verifier, next_path, started = orjson.loads(raw)
-            return cls(str(state), str(nonce), str(verifier), str(next_path), float(started))
-        except (ValueError, TypeError):
-            return None
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    name: str
-    role: str  # admin | viewer
-    subject: str
 
 
 class OidcClient:
