@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench eval install clean
+.PHONY: run test lint bench bench-peers eval eval-pii install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,13 @@ test: lint  ## the whole suite: lint, types, unit, integration, fuzz, chaos, loa
 bench: $(STAMP)  ## mock upstream direct vs floor proxy vs gateway, one run; writes docs/benchmarks.md
 	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null)
 	$(BIN)/python scripts/bench.py
+
+bench-peers: $(STAMP)  ## LiteLLM and Portkey beside the floor proxy and aigw, same mock and harness; writes the peers table into docs/benchmarks.md
+	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null)
+	$(BIN)/python scripts/bench_peers.py
+
+eval-pii: $(STAMP)  ## PII recall per type and locale, false positives, ms per KiB on a Faker corpus; writes docs/evaluation.md (PII section)
+	$(BIN)/python scripts/evaluate_pii.py $(EVAL_ARGS)
 
 # `make eval EVAL_ARGS=--write-docs` refreshes the committed docs/evaluation.md instead.
 eval: $(STAMP)  ## recall@10, nDCG@10, latency of fuzzy, local embeddings, hybrid; writes bench-results/evaluation.md
