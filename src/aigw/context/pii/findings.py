@@ -18,6 +18,16 @@ class PIIType(enum.StrEnum):
     PHONE = "PHONE"
     IPV6 = "IPV6"
     IPV4 = "IPV4"
+    # Free-form entities (opt-in, `aigw.context.pii.entities`): below every structured type, so a
+    # phone number or an e-mail address inside an address keeps its own placeholder.
+    ADDRESS = "ADDRESS"
+    PERSON = "PERSON"
+
+
+# Validated, pattern-found types: what the detector reports by default.
+STRUCTURED_TYPES: frozenset[PIIType] = frozenset(PIIType) - {PIIType.ADDRESS, PIIType.PERSON}
+# Found by `aigw.context.pii.entities` (a model and rules), only when a policy asks for them.
+ENTITY_TYPES: frozenset[PIIType] = frozenset({PIIType.PERSON, PIIType.ADDRESS})
 
 
 # Overlapping findings: the higher rank wins, then the longer one, then the earlier one.
