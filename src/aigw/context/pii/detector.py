@@ -3,12 +3,21 @@
 The cost per KiB is bounded for any text: the regexes are bounded and linear, the checks per
 candidate are cheap and bounded, candidates never overlap more than a bounded look-back, and the
 one costly check (libphonenumber) is paid from a `WorkBudget` (see `budget`).
+
+Free-form entities (person names, postal addresses) are opt-in: with `entities` non-empty the
+detector imports `aigw.context.pii.entities` on first use (a worker that never asks never loads it)
+and merges its findings below every structured one: where they overlap, the structured finding wins
+(a phone number inside an address keeps its own placeholder).
 """
 
 from __future__ import annotations
 
+import bisect
+import functools
+import importlib
 import re
 from collections.abc import Callable, Iterable
+from typing import cast
 
 from aigw.context.pii import numbers, phone_metadata, validators
 from aigw.context.pii.budget import WorkBudget
@@ -20,17 +29,26 @@ from aigw.context.pii.phones import DEFAULT_REGIONS, PhoneRules
 _Span = tuple[PIIType, int, int]
 _Handler = Callable[[re.Match[str], str], list[_Span]]
 _NAME = re.compile(r"[\w-]+")
+_FindEntities = Callable[[str, frozenset[str], WorkBudget | None], list[Finding]]
 
 
 class PIIDetector:
     """Finds structured personal data and secrets in text. Stateless and safe to share.
 
     `regions` are the ISO country codes national phone numbers (written without +country code)
-    are tried against; `types` limits what is reported (all types by default).
+    are tried against; `types` limits what is reported (all types by default); `entities` names the
+    free-form kinds (`"PERSON"`, `"ADDRESS"`) looked for as well, none by default.
     """
 
-    def __init__(self, *, regions: Iterable[str] = DEFAULT_REGIONS, types: Iterable[PIIType] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        regions: Iterable[str] = DEFAULT_REGIONS,
+        types: Iterable[PIIType] | None = None,
+        entities: frozenset[str] = frozenset(),
+    ) -> None:
         self.regions = tuple(r.upper() for r in regions)
+        self.entities = frozenset(entities)
         phone_metadata.prepare(self.regions)
         self.types = frozenset(PIIType if types is None else types)
         handlers: dict[str, _Handler] = {
@@ -47,15 +65,26 @@ class PIIDetector:
         }
         self._handlers = handlers
 
-    def detect(self, text: str, budget: WorkBudget | None = None) -> list[Finding]:
+    def detect(
+        self, text: str, budget: WorkBudget | None = None, *, entities: frozenset[str] | None = None
+    ) -> list[Finding]:
         """Every finding in `text`, in order, never overlapping (the more specific type wins).
 
         `budget` is the request's (shared by all its texts); without one, `text` gets its own.
+        `entities` (the detector's own when None) are the free-form kinds looked for as well.
         """
         if not text:
             return []
         budget = budget if budget is not None else WorkBudget()
         budget.earn(len(text))
+        found = self._structured(text, budget)
+        kinds = self.entities if entities is None else entities
+        if not kinds:
+            return found
+        extra = [f for f in _entity_finder()(text, frozenset(kinds), budget) if f.type in self.types]
+        return merge_below(found, extra)
+
+    def _structured(self, text: str, budget: WorkBudget) -> list[Finding]:
         phones = PhoneRules(self.regions, budget)
         padded = " " + text  # the scanner consumes the character before a candidate
         spans: list[_Span] = []
@@ -95,6 +124,24 @@ class PIIDetector:
         if kind == "number":
             return numbers.number_findings(text, match.start(), match.end(), phones)
         return self._handlers[kind](match, text)
+
+
+def merge_below(kept: list[Finding], lower: list[Finding]) -> list[Finding]:
+    """`kept` (in text order, not overlapping) plus the findings of `lower` that overlap nothing kept,
+    the longer first, then the earlier: `lower` never displaces a finding of `kept`."""
+    out = list(kept)
+    for finding in sorted(lower, key=lambda f: (f.start - f.end, f.start)):
+        at = bisect.bisect_left(out, finding.start, key=lambda f: f.start)
+        if (at == 0 or out[at - 1].end <= finding.start) and (at == len(out) or finding.end <= out[at].start):
+            out.insert(at, finding)
+    return out
+
+
+@functools.cache
+def _entity_finder() -> _FindEntities:
+    """`aigw.context.pii.entities.find_entities`, imported on first use (it may load a model)."""
+    module = importlib.import_module("aigw.context.pii.entities")
+    return cast(_FindEntities, module.find_entities)
 
 
 def _match_later(kind: str, text: str, start: int) -> re.Match[str] | None:
@@ -167,6 +214,7 @@ def _ipv4(match: re.Match[str], text: str) -> list[_Span]:
 DEFAULT_DETECTOR = PIIDetector()
 
 
-def detect(text: str) -> list[Finding]:
-    """Findings in `text` with the default detector (all types, `DEFAULT_REGIONS` for phones)."""
-    return DEFAULT_DETECTOR.detect(text)
+def detect(text: str, entities: frozenset[str] = frozenset()) -> list[Finding]:
+    """Findings in `text` with the default detector (all structured types, `DEFAULT_REGIONS` for
+    phones), plus the free-form `entities` (`"PERSON"`, `"ADDRESS"`) when asked for."""
+    return DEFAULT_DETECTOR.detect(text, entities=entities)
