@@ -27,7 +27,7 @@ from tests.support.processes import start_mock
 
 pytestmark = pytest.mark.chaos
 CALLS, KILL_AFTER, WORKERS = 300, 100, 6
-HEADERS = {"authorization": f"Bearer {MASTER_KEY}"}
+HEADERS = {"authorization": f"Bearer {MASTER_KEY}", "anthropic-version": "2023-06-01"}
 PROMPT = [{"role": "user", "content": "are you there?"}]
 
 

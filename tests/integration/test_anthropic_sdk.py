@@ -254,12 +254,37 @@ def test_a_stream_cut_upstream_ends_with_an_error_event(tmp_path_factory: pytest
         upstream.stop()
 
 
+def test_anthropic_version_is_required_and_checked(stub_gateway: GatewayProcess) -> None:
+    message = {"model": "gpt-4o-mini", "max_tokens": 8, "messages": HELLO}
+    count = {"model": "gpt-4o-mini", "messages": HELLO}
+    for path, body in (("/v1/messages", message), ("/v1/messages/count_tokens", count)):
+        missing = httpx.post(f"{stub_gateway.url}{path}", json=body, headers={"x-api-key": MASTER_KEY})
+        assert missing.status_code == 400
+        assert missing.json()["error"] == {
+            "type": "invalid_request_error",
+            "message": "anthropic-version: header is required",
+        }
+        old = {"x-api-key": MASTER_KEY, "anthropic-version": "2023-01-01"}
+        refused = httpx.post(f"{stub_gateway.url}{path}", json=body, headers=old)
+        assert refused.status_code == 400
+        assert "before 2023-06-01 are not served" in refused.json()["error"]["message"]
+        later = httpx.post(
+            f"{stub_gateway.url}{path}", json=body, headers={"x-api-key": MASTER_KEY, "anthropic-version": "2031-02-03"}
+        )
+        assert later.status_code == 200  # later versions keep the 2023-06-01 shapes
+        hostile = {"x-api-key": MASTER_KEY, "anthropic-version": "<script>" + "9" * 200}
+        answer = httpx.post(f"{stub_gateway.url}{path}", json=body, headers=hostile)
+        assert answer.status_code == 400 and "<script>" not in answer.text  # never echoed
+    unauthenticated = httpx.post(f"{stub_gateway.url}/v1/messages", json=message, headers={"x-api-key": "nope"})
+    assert unauthenticated.status_code == 401  # the key is checked first
+
+
 def test_body_limits_apply(stub_gateway: GatewayProcess) -> None:
     huge = [{"role": "user", "content": "x" * 3_000_000}]
     response = httpx.post(
         f"{stub_gateway.url}/v1/messages",
         json={"model": "gpt-4o-mini", "max_tokens": 8, "messages": huge},
-        headers={"x-api-key": MASTER_KEY},
+        headers={"x-api-key": MASTER_KEY, "anthropic-version": "2023-06-01"},
     )
     assert response.status_code == 413
     assert response.json()["error"]["type"] == "request_too_large"  # refused at the edge, in Anthropic's format

@@ -8,9 +8,11 @@ cache, traces, fallbacks), served by whichever provider family the alias routes 
 translated back. Keys come as `x-api-key` (Anthropic's header) or `Authorization: Bearer`.
 Every error these routes raise is answered in Anthropic's error format.
 
-count_tokens calls no provider: it counts the translated prompt with the gateway's tokenizer for
-the model the alias routes to first, exact for OpenAI's encodings and an estimate otherwise (then
-`x-aigw-usage: estimated`).
+As on Anthropic's API, `anthropic-version` is required (checked once the caller is authenticated)
+and must be a date (`YYYY-MM-DD`). Versions from `2023-06-01` on are served with that version's
+answer and event-stream shapes, which later SDKs read unchanged (the `anthropic` SDK 2.17 sends
+`2026-10-21`; tests/integration/test_anthropic_sdk.py). Earlier versions (`2023-01-01`) streamed in
+another format their clients would misread, so they get a clear 400 instead.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from starlette.types import Scope
 from aigw.api.middleware import RequestState
 from aigw.api.openai import admit_call, note_request, stream_error
 from aigw.context.tokens import count_chat, is_exact
-from aigw.errors import GatewayError, NotFoundError
+from aigw.errors import GatewayError, InvalidRequestError, NotFoundError
 from aigw.gateway import Gateway
 from aigw.ingress.anthropic_request import canonical_messages, count_tokens_request, messages_request, tool_params
 from aigw.ingress.anthropic_response import error_body, message_from_completion
@@ -43,6 +45,7 @@ _JSON = "application/json"
 
 async def messages(request: Request) -> Response:
     gateway, state, caller, body = await admit_call(request)
+    _check_version(request)
     chat = messages_request(body)
     state.stream = chat.stream
     if state.trace.context is not None:
@@ -61,6 +64,7 @@ async def count_tokens(request: Request) -> Response:
     """Counted against the caller's request rate limits (not its tokens: none are generated), so
     that counting, the one costly step (linear in the body), is bounded per caller like a call."""
     gateway, state, caller, body = await admit_call(request)
+    _check_version(request)
     valid = count_tokens_request(body)
     model = _counting_model(gateway, caller, valid.model)
     policy = gateway.orchestrator.policy
@@ -68,6 +72,36 @@ async def count_tokens(request: Request) -> Response:
     tokens = count_chat(model, canonical_messages(valid), tool_params(valid).get("tools"))
     headers["x-aigw-usage"] = "exact" if is_exact(model) else "estimated"
     return Response(orjson.dumps({"input_tokens": tokens}), media_type=_JSON, headers=headers)
+
+
+OLDEST_VERSION = "2023-06-01"
+
+
+def _check_version(request: Request) -> None:
+    """The caller's `anthropic-version` must be a date no older than the shapes these routes speak.
+    The value is never echoed: it is unchecked caller data."""
+    version = request.headers.get("anthropic-version")
+    if version is None:
+        raise InvalidRequestError("anthropic-version: header is required", param="anthropic-version")
+    if not _is_date(version):
+        raise InvalidRequestError("anthropic-version: must be a date such as 2023-06-01", param="anthropic-version")
+    if version < OLDEST_VERSION:  # ISO dates compare as strings
+        raise InvalidRequestError(
+            f"anthropic-version: versions before {OLDEST_VERSION} are not served",
+            param="anthropic-version",
+            code="unsupported_version",
+        )
+
+
+def _is_date(text: str) -> bool:
+    if len(text) != 10 or text[4] != "-" or text[7] != "-":
+        return False
+    year, month, day = text[:4], text[5:7], text[8:]
+    return (
+        all(part.isascii() and part.isdigit() for part in (year, month, day))
+        and "01" <= month <= "12"
+        and "01" <= day <= "31"
+    )
 
 
 def _counting_model(gateway: Gateway, caller: Caller, model: str) -> str:
