@@ -106,23 +106,13 @@ def _serve(args: argparse.Namespace) -> int:
     )
     if settings.workers > 1:
         _prepare_multiprocess_metrics(settings)
-    import uvicorn
+    from aigw.cli import server
 
-    uvicorn.run(
-        "aigw.api.app:app_from_environment",
-        factory=True,
-        host=settings.gateway_host,
-        port=settings.gateway_port,
-        workers=settings.workers,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_config=None,
-        timeout_graceful_shutdown=30,
-        timeout_keep_alive=settings.keepalive_timeout,
-        server_header=False,
-        proxy_headers=False,
-    )
+    sys.stderr.flush()
+    sys.stdout.flush()
+    # A fresh interpreter that imports only uvicorn: what the checks above imported is not kept.
+    argv = server.command(settings.gateway_host, settings.gateway_port, settings.workers, settings.keepalive_timeout)
+    os.execv(argv[0], argv)
     return 0
 
 
