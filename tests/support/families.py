@@ -4,7 +4,9 @@ A harness starts its family's mock server (a real HTTP server on a free port spe
 wire format, see `mock_family.MockServer` for the faults every mock takes) and says how the gateway
 is configured in front of it. The suite runs the same cases against every harness in `FAMILIES`;
 `supports` names the optional cases the family serves (the others must be refused with a clear 400):
-"tools", "json_mode", "json_schema", "images", "n", "stop".
+"tools", "json_mode", "json_schema", "images", "n", "stop". `extra_env` holds more environment the
+gateway needs (beyond the key in `KEY_ENV`); `wire_statuses` says how the family's upstream answers a
+fault status where it differs (AWS has no 401 or 529: Bedrock answers 403 and 503).
 
 To add a family: write its mock in `tests/support/mock_<family>.py` on `MockServer`, a harness
 here, and append it to `FAMILIES`.
@@ -12,17 +14,22 @@ here, and append it to `FAMILIES`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tests.support.mock_anthropic import MockAnthropic
 from tests.support.mock_azure import API_KEY as AZURE_KEY
 from tests.support.mock_azure import AzureFront
+from tests.support.mock_bedrock import MockBedrock
+from tests.support.mock_bedrock_wire import ACCESS_KEY, REGION, SECRET_KEY, SESSION_TOKEN, WIRE_ERRORS
 from tests.support.mock_family import MockServer
 from tests.support.mock_gemini import MockGemini
 from tests.support.mock_openai_family import MockOpenAI
 
 KEY_ENV = "AI_PROVIDER_CONFORMANCE_KEY"  # the gateway reads the family's upstream key from here
+AWS_KEY_ID_ENV = "AI_PROVIDER_CONFORMANCE_AWS_KEY_ID"
+AWS_TOKEN_ENV = "AI_PROVIDER_CONFORMANCE_AWS_TOKEN"
 
 
 class FamilyHarness(Protocol):
@@ -30,6 +37,8 @@ class FamilyHarness(Protocol):
     model: str  # the vendor's model the cases ask for
     api_key: str  # what the mock accepts; the gateway gets it through KEY_ENV
     supports: frozenset[str]
+    extra_env: tuple[tuple[str, str], ...]
+    wire_statuses: tuple[tuple[int, int], ...]
 
     def start(self) -> MockServer: ...
 
@@ -41,7 +50,24 @@ class FamilyHarness(Protocol):
 
 
 @dataclass(frozen=True)
-class OpenAIHarness:
+class HarnessDefaults:
+    extra_env: tuple[tuple[str, str], ...] = ()
+    wire_statuses: tuple[tuple[int, int], ...] = ()
+
+
+def gateway_env(harness: FamilyHarness) -> dict[str, str]:
+    """The environment the gateway needs to reach the harness's mock."""
+    return {KEY_ENV: harness.api_key, **dict(harness.extra_env)}
+
+
+def wire_status(harness: FamilyHarness, status: int) -> int:
+    """The status the family's mock answers a fault of `status` with."""
+    mapping: Mapping[int, int] = dict(harness.wire_statuses)
+    return mapping.get(status, status)
+
+
+@dataclass(frozen=True)
+class OpenAIHarness(HarnessDefaults):
     name: str = "openai"
     model: str = "gpt-4o-mini"
     api_key: str = "sk-conformance-openai"
@@ -59,7 +85,7 @@ class OpenAIHarness:
 
 
 @dataclass(frozen=True)
-class AnthropicHarness:
+class AnthropicHarness(HarnessDefaults):
     name: str = "anthropic"
     model: str = "claude-sonnet-4-5"
     api_key: str = "sk-ant-conformance"
@@ -85,7 +111,7 @@ PNG_BASE64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAA
 
 
 @dataclass(frozen=True)
-class GeminiHarness:
+class GeminiHarness(HarnessDefaults):
     """Google Gemini through AI Studio (`api: studio`) or Vertex AI (`api: vertex`)."""
 
     name: str = "gemini"
@@ -115,7 +141,7 @@ class GeminiHarness:
 
 
 @dataclass(frozen=True)
-class AzureHarness:
+class AzureHarness(HarnessDefaults):
     """Azure OpenAI: `tests/support/mock_azure.py` (Azure's paths, api-version and api-key) in front of
     the OpenAI family mock, which answers."""
 
@@ -139,10 +165,41 @@ class AzureHarness:
         return OpenAIHarness().image_sent(body)
 
 
+@dataclass(frozen=True)
+class BedrockHarness(HarnessDefaults):
+    """Amazon Bedrock's Converse API, SigV4-signed with the mock's test credentials (static keys
+    read from the environment through the `*_env` fields)."""
+
+    name: str = "bedrock"
+    model: str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"  # an inference profile: ':' in the path
+    api_key: str = SECRET_KEY
+    supports: frozenset[str] = frozenset({"tools", "json_schema", "images", "stop"})
+    extra_env: tuple[tuple[str, str], ...] = ((AWS_KEY_ID_ENV, ACCESS_KEY), (AWS_TOKEN_ENV, SESSION_TOKEN))
+    wire_statuses: tuple[tuple[int, int], ...] = tuple((fault, wire[0]) for fault, wire in WIRE_ERRORS.items())
+
+    def start(self) -> MockServer:
+        return MockBedrock().start()
+
+    def provider_config(self, server: MockServer) -> dict[str, Any]:
+        return {
+            "type": "bedrock",
+            "region": REGION,
+            "base_url": server.url,
+            "access_key_id_env": AWS_KEY_ID_ENV,
+            "secret_access_key_env": KEY_ENV,
+            "session_token_env": AWS_TOKEN_ENV,
+            "instance_metadata": False,
+        }
+
+    def image_sent(self, body: dict[str, Any]) -> bool:
+        return {"image": {"format": "png", "source": {"bytes": PNG_BASE64}}} in body["messages"][-1]["content"]
+
+
 FAMILIES: list[FamilyHarness] = [
     OpenAIHarness(),
     AnthropicHarness(),
     GeminiHarness(),
     GeminiHarness(name="gemini-vertex", api="vertex"),
     AzureHarness(),
+    BedrockHarness(),
 ]

@@ -141,12 +141,13 @@ class HttpTransport:
             raise ProviderResponseError(str(exc), provider=self.provider) from None
 
     async def post_json(
-        self, url: URL, body: dict[str, Any], headers: Mapping[str, str] | None = None
+        self, url: URL, body: dict[str, Any] | bytes, headers: Mapping[str, str] | None = None
     ) -> dict[str, Any]:
-        """POST `body` as JSON; the answer's JSON object, or a `ProviderError`."""
+        """POST `body` as JSON (bytes: already encoded, e.g. signed); the answer's JSON object, or a
+        `ProviderError`."""
         with self.failures():
             async with self._require_session().post(
-                url, data=orjson.dumps(body), headers=_request_headers(headers)
+                url, data=_encoded(body), headers=_request_headers(headers)
             ) as resp:
                 if resp.status >= 400:
                     raise await self._status_error(resp)
@@ -168,12 +169,12 @@ class HttpTransport:
         return await self.open_stream(url, body, headers, content_type="text/event-stream")
 
     async def open_stream(
-        self, url: URL, body: dict[str, Any], headers: Mapping[str, str] | None = None, *, content_type: str
+        self, url: URL, body: dict[str, Any] | bytes, headers: Mapping[str, str] | None = None, *, content_type: str
     ) -> OpenedStream:
         """POST `body` and wait for the head of a streamed answer of `content_type`."""
         session = self._require_session()
         with self.failures():
-            resp = await session.post(url, data=orjson.dumps(body), headers=_request_headers(headers))
+            resp = await session.post(url, data=_encoded(body), headers=_request_headers(headers))
         if resp.status >= 400:
             try:
                 raise await self._status_error(resp)
@@ -233,6 +234,10 @@ class HttpTransport:
         return ProviderStatusError(
             resp.status, parsed if isinstance(parsed, dict) else None, provider=self.provider, retry_after=retry_after
         )
+
+
+def _encoded(body: dict[str, Any] | bytes) -> bytes:
+    return body if isinstance(body, bytes) else orjson.dumps(body)
 
 
 def _request_headers(extra: Mapping[str, str] | None) -> Mapping[str, str] | None:

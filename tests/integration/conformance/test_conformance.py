@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from tests.conftest import MASTER_KEY
-from tests.support.families import FAMILIES, KEY_ENV, PNG_BASE64, FamilyHarness
+from tests.support.families import FAMILIES, PNG_BASE64, FamilyHarness, gateway_env
 from tests.support.mock_family import MockServer
 from tests.support.processes import GatewayProcess, start_gateway
 
@@ -82,7 +82,7 @@ def started(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     }
     config = tmp_path / "gateway.yaml"
     config.write_text(yaml.safe_dump({"providers": [provider]}))
-    env = {"AI_MASTER_KEY": MASTER_KEY, KEY_ENV: harness.api_key}
+    env = {"AI_MASTER_KEY": MASTER_KEY, **gateway_env(harness)}
     gateway = start_gateway(tmp_path, env, "--config", str(config))
     client = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=MASTER_KEY, max_retries=0, timeout=10)
     try:
