@@ -15,13 +15,44 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from aigw.quantities import PerMinute, TokenCount, UsdAmount
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 MIN_MASTER_KEY_CHARS = 32
+# What the PII policy looks for (`aigw.context.pii.PIIType`'s values): the structured types by default;
+# `all` adds the free-form entities, which a model and rules find (opt-in: they cost far more).
+STRUCTURED_PII = ("SECRET", "CARD", "IBAN", "SSN", "EMAIL", "PHONE", "IPV6", "IPV4")
+ENTITY_PII = ("PERSON", "ADDRESS")
+_PII_GROUPS = {"all": STRUCTURED_PII + ENTITY_PII, "default": STRUCTURED_PII, "structured": STRUCTURED_PII}
+
+
+def parse_pii_entities(value: object) -> tuple[str, ...]:
+    """`AI_PII_ENTITIES` / `pii_entities`: a comma list (or a JSON list) of PII types and the groups
+    `all`, `default`; returned sorted and without repeats. An unknown name is a ValueError naming it."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple | set | frozenset):
+        raise ValueError("must be a comma-separated list of PII types, e.g. all or EMAIL,PHONE,PERSON")
+    chosen: set[str] = set()
+    for item in items:
+        name = item.strip() if isinstance(item, str) else item
+        if not isinstance(name, str) or not name:
+            continue
+        if name.lower() in _PII_GROUPS:
+            chosen.update(_PII_GROUPS[name.lower()])
+        elif name.upper() in STRUCTURED_PII + ENTITY_PII:
+            chosen.add(name.upper())
+        else:
+            known = ", ".join(("all", "default", *STRUCTURED_PII, *ENTITY_PII))
+            raise ValueError(f"unknown PII type {name[:40]!r}; known: {known}")
+    if not chosen:
+        raise ValueError("names no PII type (to detect nothing, set the PII mode to off)")
+    return tuple(sorted(chosen))
+
+
+PIIEntities = Annotated[tuple[str, ...], BeforeValidator(parse_pii_entities)]
 
 
 class Settings(BaseSettings):
@@ -91,6 +122,8 @@ class Settings(BaseSettings):
     max_request_cost: UsdAmount | None = None
     alert_webhook_url: str | None = None
     pii_mode: Literal["mask", "restore", "block", "off"] = "mask"
+    # AI_PII_ENTITIES: PII types looked for, a comma list; `all` adds PERSON and ADDRESS
+    pii_entities: Annotated[PIIEntities, NoDecode] = tuple(sorted(STRUCTURED_PII))
     max_prompt_tokens: TokenCount | None = None
     prompt_overflow: Literal["reject", "trim_oldest"] = "reject"
 

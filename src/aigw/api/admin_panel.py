@@ -35,6 +35,7 @@ _LIMITS = (
     "max_prompt_tokens",
     "prompt_overflow",
     "pii_mode",
+    "pii_entities",
     "cache_enabled",
     "cache_ttl",
     "cache_scope",

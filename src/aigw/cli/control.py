@@ -61,6 +61,9 @@ def add_commands(commands: Any) -> None:
     create.add_argument("--budget-monthly", type=Decimal, help="USD per month")
     create.add_argument("--expires", help="ISO date or datetime (UTC) after which the key stops working")
     create.add_argument("--pii-mode", choices=["mask", "restore", "block", "off"], help="PII policy for this key")
+    create.add_argument(
+        "--pii-entities", help="PII types looked for, comma-separated (all = the structured ones, PERSON and ADDRESS)"
+    )
     create.add_argument("--max-prompt-tokens", type=int, help="most prompt tokens one request may send")
     create.add_argument(
         "--prompt-overflow", choices=["reject", "trim_oldest"], help="a prompt over budget: refuse it or trim it"
@@ -126,6 +129,7 @@ def print_json(value: Any) -> None:
 def _key_settings(args: argparse.Namespace) -> KeySettings | None:
     given = {
         "pii_mode": args.pii_mode,
+        "pii_entities": args.pii_entities,
         "max_prompt_tokens": args.max_prompt_tokens,
         "prompt_overflow": args.prompt_overflow,
         "cache": getattr(args, "cache", None),

@@ -19,10 +19,12 @@ from typing import Any
 
 from aigw.context.bounds import choice_output_cap, prompt_token_bound
 from aigw.context.pii import Masker, PIIMode, apply_to_chat, apply_to_inputs, apply_to_params
+from aigw.context.pii.policy import detector_for
 from aigw.context.templates import TemplateError, TemplateStore
 from aigw.context.tokens import Strategy, fit_messages, prompt_limit
 from aigw.errors import InvalidRequestError
 from aigw.observability.tracing import Trace
+from aigw.settings import STRUCTURED_PII
 from aigw.types import AIRequest, ChatRequest, EmbeddingRequest
 
 
@@ -31,6 +33,7 @@ class ContextPolicy:
     """How one request's context is built (from the key's settings, else the gateway's policy)."""
 
     pii_mode: PIIMode = PIIMode.MASK
+    pii_entities: frozenset[str] = frozenset(STRUCTURED_PII)  # PII types looked for (PIIType values)
     max_prompt_tokens: int | None = None
     overflow: Strategy = "reject"
 
@@ -54,7 +57,7 @@ class ContextBuilder:
         if isinstance(request, EmbeddingRequest):
             return self._embeddings(request, policy, trace)
         messages = self._with_template(request, trace)
-        masker = Masker() if policy.pii_mode is not PIIMode.OFF else None
+        masker = Masker(detector_for(policy.pii_entities)) if policy.pii_mode is not PIIMode.OFF else None
         counts: dict[str, int] = {}
         if masker is not None:
             messages = apply_to_chat(messages, masker, policy.pii_mode)
@@ -103,7 +106,7 @@ class ContextBuilder:
     def _embeddings(request: EmbeddingRequest, policy: ContextPolicy, trace: Trace) -> PreparedRequest:
         if policy.pii_mode is PIIMode.OFF:
             return PreparedRequest(request)
-        masker = Masker()
+        masker = Masker(detector_for(policy.pii_entities))
         request.input = apply_to_inputs(request.input, masker, policy.pii_mode)
         request.params = apply_to_params(request.params, masker, policy.pii_mode)
         # An embedding is of the text sent: `restore` has nothing to put back, so it masks like `mask`.

@@ -15,7 +15,7 @@ from aigw.masking import mask_secrets
 from aigw.policy.config import PolicyConfig, PolicyConfigError, validate_entry
 from aigw.policy.keys import generate_key
 from aigw.quantities import PerMinute, TokenCount, UsdDecimal
-from aigw.settings import Settings, load_settings
+from aigw.settings import PIIEntities, Settings, load_settings
 from aigw.store import audit, settings_store
 from aigw.store import keys as key_rows
 from aigw.store.changes import ChangeBus
@@ -30,6 +30,7 @@ class KeySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     pii_mode: Literal["mask", "restore", "block", "off"] | None = None
+    pii_entities: PIIEntities | None = None  # PII types looked for; "all" adds PERSON and ADDRESS
     max_prompt_tokens: TokenCount | None = None
     prompt_overflow: Literal["reject", "trim_oldest"] | None = None
     cache: bool | None = None  # False: this key's calls are never answered from nor stored in the cache

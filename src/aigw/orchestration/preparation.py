@@ -7,17 +7,24 @@ this stage. Measured on the 2-core VM: preparing prose costs ~50 ns a byte (PII 
 300 B, ~200 us for 4 KiB, 50 ms for 1 MiB, and seconds for PII-dense or over-long prompts (token
 counting); a Redis admission costs ~150 us of CPU. Up to 4 KiB, preparing first (and admitting in
 one round trip) costs a refused caller about what a second round trip would cost everyone.
+
+Names and addresses (`pii_entities` with PERSON or ADDRESS, from the key or the policy) may need a
+named-entity model: it is loaded in a thread as soon as the policy at start-up, or the first
+request that wants it, asks (`_warm_entities`); a request arriving while it loads waits for it
+once, rather than letting names through.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aigw.context.bounds import prompt_token_bound
 from aigw.context.builder import ContextBuilder, ContextPolicy, PreparedRequest
 from aigw.context.pii import PIIMode
+from aigw.context.pii.policy import wants_entities
 from aigw.context.templates import TemplateError
 from aigw.observability.metrics import GatewayMetrics
 from aigw.observability.tracing import Trace
@@ -44,6 +51,8 @@ class Preparation:
         self._policy = policy
         self.metrics = metrics
         self._templates_from: tuple[Any, Any] = ({}, {})  # the configuration the templates were built from
+        self._entities_warm = False
+        self._entity_types(policy().pii_entities)
 
     def prepare(self, request: AIRequest, caller: Caller, trace: Trace, info: CallInfo) -> PreparedRequest:
         """Template, PII policy and token budget, as the key or the policy says."""
@@ -58,6 +67,7 @@ class Preparation:
             request,
             ContextPolicy(
                 pii_mode=_PII_MODES[settings.get("pii_mode") or policy.pii_mode],
+                pii_entities=self._entity_types(settings.get("pii_entities") or policy.pii_entities),
                 max_prompt_tokens=settings.get("max_prompt_tokens") or policy.max_prompt_tokens,
                 overflow=settings.get("prompt_overflow") or policy.prompt_overflow,
             ),
@@ -70,9 +80,23 @@ class Preparation:
             info.headers[TRIMMED_HEADER] = str(prepared.trimmed_messages)
         return prepared
 
+    def _entity_types(self, names: Iterable[str]) -> frozenset[str]:
+        types = _types(tuple(names))
+        if not self._entities_warm and wants_entities(types):
+            self._entities_warm = True
+            from aigw.context.pii.entities import warm_up  # only where names are asked for
+
+            warm_up()
+        return types
+
     def _reload_templates(self, policy: PolicyConfig) -> None:
         self._templates_from = (policy.prompt_templates, policy.template_versions)
         try:
             self.context.templates.replace(policy.prompt_templates, policy.template_versions)
         except TemplateError as exc:
             log.error("prompt templates in the configuration are invalid; keeping the previous ones: %s", exc)
+
+
+@functools.lru_cache(maxsize=256)
+def _types(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(names)

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aigw.quantities import PerMinute, TokenCount, UsdAmount
-from aigw.settings import Settings
+from aigw.settings import PIIEntities, Settings
 
 
 class PolicyConfig(BaseModel):
@@ -37,6 +37,10 @@ class PolicyConfig(BaseModel):
     )
     pii_mode: Literal["mask", "restore", "block", "off"] = Field(
         "mask", description="personal data and secrets in requests: mask, restore (into the answer), block or off"
+    )
+    pii_entities: PIIEntities = Field(
+        ("CARD", "EMAIL", "IBAN", "IPV4", "IPV6", "PHONE", "SECRET", "SSN"),
+        description="PII types looked for (comma list): the structured ones by default; all adds PERSON and ADDRESS",
     )
     max_prompt_tokens: TokenCount | None = Field(None, description="most prompt tokens a request may send")
     prompt_overflow: Literal["reject", "trim_oldest"] = Field(
@@ -70,6 +74,7 @@ def policy_defaults(settings: Settings) -> dict[str, Any]:
         "max_request_cost": settings.max_request_cost,
         "alert_webhook_url": settings.alert_webhook_url,
         "pii_mode": settings.pii_mode,
+        "pii_entities": settings.pii_entities,
         "max_prompt_tokens": settings.max_prompt_tokens,
         "prompt_overflow": settings.prompt_overflow,
         "cache_enabled": settings.cache_enabled,

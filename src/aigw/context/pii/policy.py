@@ -15,15 +15,21 @@ callers not to send) it is masked like any text. Every other parameter is a numb
 switch or a name (`model`, `temperature`, `tool_choice`, `logit_bias`, `seed` ...) and goes as is.
 Cost: 0.08 ms per KiB of parameters (p50, 20 tools with described parameters, 23 KiB of JSON), of
 which the scan itself is 0.05; a request without such parameters pays a few microseconds.
+
+What is looked for is a set of type names (`AI_PII_ENTITIES`, a key's or the policy's
+`pii_entities`); `detector_for` gives the detector of a set, built once per set and shared.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from aigw.context.pii.detector import DEFAULT_DETECTOR, PIIDetector
+from aigw.context.pii.findings import ENTITY_TYPES, STRUCTURED_TYPES, PIIType
 from aigw.context.pii.masker import Masker
 from aigw.errors import InvalidRequestError
 from aigw.json_nesting import MAX_JSON_DEPTH, text_exceeds_depth, value_exceeds_depth
@@ -45,6 +51,22 @@ class PIIMode(enum.StrEnum):
     RESTORE = "restore"
     BLOCK = "block"
     OFF = "off"
+
+
+@functools.lru_cache(maxsize=64)
+def detector_for(types: frozenset[str]) -> PIIDetector:
+    """The detector looking for `types` (`PIIType` values, already validated by the settings): the
+    default one for the structured types, else one with those types and the entities among them."""
+    kinds = frozenset(PIIType(name) for name in types)
+    if kinds == STRUCTURED_TYPES:
+        return DEFAULT_DETECTOR
+    entities = frozenset(kind.value for kind in kinds & ENTITY_TYPES)
+    return PIIDetector(types=kinds, entities=entities)
+
+
+def wants_entities(types: frozenset[str]) -> bool:
+    """Whether `types` asks for names or addresses (which may need the model loaded)."""
+    return any(kind.value in types for kind in ENTITY_TYPES)
 
 
 class PIIBlocked(InvalidRequestError):

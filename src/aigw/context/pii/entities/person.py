@@ -1,0 +1,123 @@
+"""Person names by rule: the capitalised words after a title, a greeting, a sign-off, a form label or
+an introduction, and runs of capitalised words that start with a known given name.
+
+Each rule is one RE2 scan (`patterns`), then a check per match that costs a few set look-ups per
+word: linear in the text. What no cue points at and no given name starts is left to the model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aigw.context.pii.entities import patterns
+from aigw.context.pii.entities.lexicon import (
+    BUSINESS_WORDS,
+    FIRST_NAMES,
+    GREETINGS,
+    NOT_NAMES,
+    PARTICLES,
+    SIGN_OFFS,
+    TITLES,
+)
+from aigw.context.pii.entities.model import MODEL
+
+Span = tuple[int, int]
+_PARTICLES = frozenset(PARTICLES)
+# Words that are never a name's first or last word: cue words, and a title before the name.
+_NOT_EDGES = NOT_NAMES | frozenset(w for phrase in (*GREETINGS, *SIGN_OFFS) for w in phrase.split()) | frozenset(TITLES)
+
+
+def find_persons(text: str) -> list[Span]:
+    """Spans of person names found by the rules, in no particular order (they may overlap)."""
+    spans: list[Span] = []
+    for program in (patterns.TITLE, patterns.GREETING, patterns.FIELD):
+        spans.extend(_cued(program, text, strong=True))
+    for match in patterns.SIGN_OFF.finditer(text):
+        # After a comma on the same line ("Thanks, great work") the words must look like a name.
+        same_line = "\n" not in text[match.start() : match.start(1)]
+        spans.extend(_checked(match, 1, strong=not same_line))
+    for match in patterns.INTRO.finditer(text):
+        weak = " ".join(match.group(1).lower().split()) in patterns.WEAK_INTROS
+        spans.extend(_checked(match, 2, strong=not weak))
+    for match in patterns.CAPITALISED_RUN.finditer(text):
+        spans.extend(_given_name_run(text, *match.span(1)))
+    return spans
+
+
+def model_persons(text: str) -> list[Span]:
+    """The model's persons, less what is not a name in them: cue words ("Hola María" -> "María"), a
+    possessive "'s", and spans without a capitalised word (the model reads lower-case chat too)."""
+    spans: list[Span] = []
+    for start, end in MODEL.persons(text):
+        if text.endswith(("'s", "\u2019s"), start, end):
+            end -= 2
+        for span in _trimmed(text, start, end, strong=True):
+            if _looks_like_a_name(text[span[0] : span[1]].split()):
+                spans.append(span)
+    return spans
+
+
+def _looks_like_a_name(words: list[str]) -> bool:
+    """Two or more capitalised words, no acronym ("Download PDF") and no product word ("Apple Pay"); or
+    one known given name. The small English model labels single capitalised words of other
+    languages ("Lisboa", "Kvartalsrapporten") as persons."""
+    if len(words) == 1:
+        return words[0].lower() in FIRST_NAMES
+    if any(w.isupper() and len(w) > 1 for w in words) or any(w.lower() in BUSINESS_WORDS for w in words):
+        return False
+    return all(w[:1].isupper() or w.lower() in PARTICLES for w in words)
+
+
+def _cued(program: Any, text: str, *, strong: bool) -> list[Span]:
+    return [span for match in program.finditer(text) for span in _checked(match, 1, strong=strong)]
+
+
+def _checked(match: Any, group: int, *, strong: bool) -> list[Span]:
+    """The name in `group`, less the words at its start that are not names ("Hi team", "Dear
+    customer"); a weak cue also needs a known given name first."""
+    start, end = match.span(group)
+    return _trimmed(match.string, start, end, strong=strong)
+
+
+def _trimmed(text: str, start: int, end: int, *, strong: bool) -> list[Span]:
+    words = _words(text, start, end)
+    while words and text[words[0][0] : words[0][1]].lower().rstrip(".,") in _NOT_EDGES:
+        words.pop(0)
+    while words and text[words[-1][0] : words[-1][1]].lower().rstrip(".,") in _NOT_EDGES | _PARTICLES:
+        words.pop()
+    if not words:
+        return []
+    first = text[words[0][0] : words[0][1]].lower()
+    if not strong and first not in FIRST_NAMES:
+        return []
+    return [(words[0][0], words[-1][1])]
+
+
+def _given_name_run(text: str, start: int, end: int) -> list[Span]:
+    """From the first known given name in a run of capitalised words to the run's end, when at least
+    one more name word follows it ("Please ask Anna Kowalska" -> "Anna Kowalska")."""
+    words = _words(text, start, end)
+    others = 0  # words before the given name that are not cue words: one ("Ask Anna Smith") at most
+    for i, (w_start, w_end) in enumerate(words):
+        word = text[w_start:w_end].lower()
+        if word in FIRST_NAMES:
+            rest = [w for w in words[i + 1 :] if text[w[0] : w[1]].lower() not in NOT_NAMES]
+            if rest and text[rest[0][0] : rest[0][1]].lower() not in _PARTICLES:
+                return [(w_start, rest[-1][1])]
+            return []
+        if word not in NOT_NAMES and word not in _PARTICLES:
+            others += 1
+            if others > 1:
+                return []  # "Acme Cloud Anna Edition" is a title or a brand
+    return []
+
+
+def _words(text: str, start: int, end: int) -> list[Span]:
+    """The space-separated words of `text[start:end]` as spans."""
+    out: list[Span] = []
+    pos = start
+    for part in text[start:end].split():
+        at = text.index(part, pos, end)
+        out.append((at, at + len(part)))
+        pos = at + len(part)
+    return out
