@@ -65,6 +65,7 @@ class Telemetry:
             metrics.watch(metrics.traces_sampled_out, lambda: writer.sampled_out)
             metrics.watch(metrics.traces_dropped.labels("queue_full"), lambda: writer.dropped_full)
             metrics.watch(metrics.traces_dropped.labels("database_unavailable"), lambda: writer.dropped_unavailable)
+            metrics.watch(metrics.traces_dropped.labels("database_busy"), lambda: writer.dropped_busy)
             metrics.watch_gauge(metrics.trace_queue, lambda: writer.pending)
         if self.otel is not None:
             otel = self.otel

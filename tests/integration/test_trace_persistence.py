@@ -217,7 +217,6 @@ async def test_retention_deletes_old_rows_in_small_batches(database: Database) -
     runner.execute = recording  # type: ignore[method-assign]
     cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
     deleted = await delete_expired(database, cutoff, batch=10, pause=0, statements=runner)
-    runner.close()
     assert deleted["traces"] == 45 and deleted["rollups"] >= 1
     assert max(sizes) <= 10 and sizes.count(10) >= 4  # 45 rows: 10, 10, 10, 10, 5
     assert sorted(item["request_id"] for item in (await search(database, TraceQuery())).items) == [

@@ -1,16 +1,34 @@
-"""The database: an async SQLAlchemy engine for SQLite (embedded default) or PostgreSQL."""
+"""The database: an async SQLAlchemy engine for SQLite (embedded default) or PostgreSQL, and on
+SQLite the one connection through which this process's background writers write.
+
+SQLite files are in WAL mode, so that readers (the admin API, the CLI, other workers) never wait
+for a writer and a writer waits only for another writer. The async engine runs in aiosqlite's
+thread and may wait 5 s for the write lock (`BUSY_TIMEOUT_MS`): its writes are rare (keys,
+settings, catalogs) and a wait there blocks no request.
+
+The background writers (spend ledger, traces, retention) write from the event loop's own thread
+(`write_engine`, used through `batches.BatchStatements`), so a wait for the lock there stalls
+every request of the process: SQLite itself waits at most `LOOP_BUSY_TIMEOUT_MS`, then the writer
+retries after an asynchronous pause (`contention.Backoff`). Each transaction starts with
+`BEGIN IMMEDIATE`: the write lock is taken, or found busy, before any statement, never half-way
+through a transaction that already read (where SQLite would fail at once, without waiting).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import SingletonThreadPool
+
+__all__ = ["BUSY_TIMEOUT_MS", "LOOP_BUSY_TIMEOUT_MS", "Database", "async_url"]
 
 _DRIVERS = {"postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
+BUSY_TIMEOUT_MS = 5000  # aiosqlite's thread: waiting blocks no request
+LOOP_BUSY_TIMEOUT_MS = 5  # the event loop's thread: longer waits are asynchronous pauses between retries
 
 
 def async_url(url: str) -> str:
@@ -21,8 +39,7 @@ def async_url(url: str) -> str:
 
 
 class Database:
-    """One engine and session factory per process. SQLite files get WAL so that several processes
-    (workers, the CLI) can read while one writes."""
+    """One engine and session factory per process (see the module docstring)."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = async_url(url)
@@ -38,8 +55,26 @@ class Database:
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, class_=AsyncSession)
+        self._write_engine: Engine | None = None
+
+    def write_engine(self) -> Engine:
+        """SQLite only: the synchronous engine of the background writers, one connection per thread
+        (in practice the event loop's), every transaction `BEGIN IMMEDIATE`."""
+        if self.dialect != "sqlite":
+            raise ValueError(f"write_engine is for SQLite, not {self.dialect}")
+        if self._write_engine is None:
+            url = make_url(self.url).set(drivername="sqlite")
+            engine = create_engine(url, poolclass=SingletonThreadPool)
+            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "connect", _loop_connection)
+            event.listen(engine, "begin", _begin_immediate)
+            self._write_engine = engine
+        return self._write_engine
 
     async def close(self) -> None:
+        if self._write_engine is not None:
+            self._write_engine.dispose()
+            self._write_engine = None
         await self.engine.dispose()
 
 
@@ -47,23 +82,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 
-def sync_engine_for(database: Database) -> Engine:
-    """A synchronous engine on the same SQLite file (stdlib driver, same pragmas)."""
-    url = make_url(database.url).set(drivername="sqlite")
-    engine = create_engine(url, poolclass=NullPool)
-    event.listen(engine, "connect", _sqlite_pragmas)
-    event.listen(engine, "connect", _short_busy_wait)
-    return engine
-
-
-def _short_busy_wait(dbapi_connection: Any, _: Any) -> None:
-    """Used from the event loop's thread: wait at most 50 ms for a lock held by another process (the
-    CLI), then fail; the caller spools and retries rather than stalling every request."""
+def _loop_connection(dbapi_connection: Any, _: Any) -> None:
+    """The driver leaves transactions to us (`_begin_immediate`), and SQLite waits briefly."""
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=50")
+    cursor.execute(f"PRAGMA busy_timeout={LOOP_BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+def _begin_immediate(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,10 +1,17 @@
 """The spend ledger in the database: priced calls written in batches, off the request path.
 
 `SpendWriter.record()` only appends to memory. A background task writes what has gathered every
-`interval` seconds (or sooner when `batch_size` records wait) in one INSERT. When the database
-is away, the batch goes to the spool (`spend_spool`, fsynced) and is written when the database
-returns, before anything newer; `close()` drains memory and spool, or leaves the rest in the spool
-for the next start. Nothing priced is lost on a graceful stop, an outage or a crash.
+`interval` seconds (or sooner when `batch_size` records wait) with one executemany INSERT,
+through the store's shared write path (`batches.BatchStatements`: on SQLite short transactions
+from the event loop's thread, as the trace writer's). When the database is away, the batch goes to
+the spool (`spend_spool`, fsynced) and is written when the database returns, before anything
+newer; `close()` drains memory and spool, or leaves the rest in the spool for the next start.
+Nothing priced is lost on a graceful stop, an outage or a crash.
+
+A database that is only busy (another writer holds SQLite's write lock: the traces, another
+worker) is not away: the write is retried after short pauses for up to `busy_patience`, and
+what is still unwritten then stays in memory, first in line for the next flush. Memory is bounded:
+past `max_pending` records, or when closing, a busy database gets the spool like an absent one.
 
 Every row has a unique `spend_id` and the INSERT skips ids already stored (ON CONFLICT DO NOTHING,
 SQLite and PostgreSQL alike), so writing a record twice counts it once: a replayed spool, or a
@@ -21,7 +28,6 @@ logged without their content, and the rest is written.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Sequence
@@ -30,11 +36,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Engine, Insert, Table, func, select
+from sqlalchemy import Insert, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
-from aigw.store.database import Database, sync_engine_for
+from aigw.store.batches import BUSY_PATIENCE_S, BatchStatements, FlushLoop, Step
+from aigw.store.contention import DatabaseBusy, is_contention
+from aigw.store.database import Database
 from aigw.store.models import SpendRecord
 from aigw.store.spend_record import Spend
 from aigw.store.spend_spool import SpendSpool
@@ -42,8 +50,8 @@ from aigw.store.spend_spool import SpendSpool
 __all__ = ["Spend", "SpendTotal", "SpendWriter", "period_starts", "spend_by_key", "spend_by_user"]
 
 log = logging.getLogger("aigw.spend")
-_SQLITE_SLICE = 200  # rows written without yielding to the event loop (~2 ms)
-MAX_ROWS_PER_FLUSH = 50_000  # one transaction, a handful of awaits: a flush keeps up with a busy event loop
+MAX_ROWS_PER_FLUSH = 50_000  # a handful of awaits per flush: it keeps up with a busy event loop
+MAX_PENDING = 2 * MAX_ROWS_PER_FLUSH  # records kept in memory while the database is busy; past it, spooled
 _FIELDS = (
     "spend_id",
     "ts",
@@ -75,21 +83,23 @@ class SpendWriter:
         spool_glob: str | None = None,
         interval: float = 1.0,
         batch_size: int = 500,
+        max_pending: int = MAX_PENDING,
+        busy_patience: float = BUSY_PATIENCE_S,
     ) -> None:
         self.database = database
         self.spool = SpendSpool(spool_path, spool_glob)
         self.interval = interval
         self.batch_size = batch_size
+        self.max_pending = max_pending
         self._pending: list[Spend] = []
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
-        self._stopping = False
-        self._sync_engine: Engine | None = None
+        self._statements = BatchStatements(database, patience=busy_patience)
+        self._loop = FlushLoop(self.flush, interval, lambda: len(self._pending) >= self.batch_size)
         self.written = 0
         self.spooled = 0
         self.rejected = 0  # records the database refused for their data, set aside
         self.failing = False
+        self.busy = False  # the last flush found the lock held by other writers past its patience
 
     @property
     def spool_path(self) -> Path:
@@ -99,63 +109,68 @@ class SpendWriter:
         """Queue one priced call (no I/O)."""
         self._pending.append(spend)
         if len(self._pending) >= self.batch_size:
-            self._wake.set()
+            self._loop.wake()
 
     @property
     def pending(self) -> int:
         return len(self._pending)
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run())
+        self._loop.start()
 
     async def close(self) -> None:
-        """Stop the writer and write everything still pending (to the spool if the database is away)."""
-        if self._task is not None:
-            self._stopping = True  # the loop ends after the flush it may be in: never cancelled mid-write
-            self._wake.set()
-            await self._task
-            self._task = None
-        await self.flush()
+        """Stop the writer and write everything still pending (to the spool if the database is away
+        or still busy)."""
+        await self._loop.stop()  # ends after the flush it may be in: never cancelled mid-write
+        await self.flush(final=True)
         while self._pending:  # a backlog bigger than one flush
-            await self.flush()
-        if self._sync_engine is not None:
-            self._sync_engine.dispose()
+            await self.flush(final=True)
 
-    async def flush(self) -> None:
-        """Write the spool (oldest first), then what is pending; on a database error spool the rest."""
+    async def flush(self, *, final: bool = False) -> None:
+        """Write the spool (oldest first), then what is pending. A busy database keeps the rest in
+        memory (unless `final`, or past `max_pending`); an unavailable one sends it to the spool."""
         async with self._lock:
             # At most MAX_ROWS_PER_FLUSH at a time keeps the memory of a flush small; a backlog is
-            # written by the next flushes, which follow at once (see _run).
+            # written by the next flushes, which follow at once (FlushLoop).
             batch, self._pending = self._pending[:MAX_ROWS_PER_FLUSH], self._pending[MAX_ROWS_PER_FLUSH:]
             try:
                 await self._drain_spool()
-                # All of it in one transaction: each await costs a turn of a busy event loop, so the
-                # number of awaits per flush must not grow with the backlog (else it never catches up).
+            except Exception as exc:
+                await self._keep(batch, exc, final)
+                return
+            try:
                 await self._write(batch)
-                self._recovered()
-            except Exception as exc:  # the database is away: keep the records on disk
-                # Some of the batch may be committed (a split batch): the replay skips their ids.
-                if batch:
-                    unwritable = await asyncio.to_thread(self.spool.append, batch)
-                    self.spooled += len(batch) - len(unwritable)
-                    for spend, error in unwritable:
-                        await self._reject(spend, error)
-                self._failed(exc)
+            except Exception as exc:
+                # Rows before `committed` are stored; a split batch may have stored others too,
+                # which a replay skips by their ids.
+                await self._keep(batch[exc.committed :] if isinstance(exc, DatabaseBusy) else batch, exc, final)
+                return
+            self._recovered()
 
-    async def _run(self) -> None:
-        while not self._stopping:
-            if len(self._pending) < self.batch_size:  # a backlog is written without waiting
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.interval)
-            self._wake.clear()
-            await self.flush()
+    async def _keep(self, batch: list[Spend], exc: Exception, final: bool) -> None:
+        """Records not written: back in memory, first in line, while the database is only busy; else
+        to the spool (fsynced)."""
+        busy = is_contention(exc)
+        if busy and not final and len(self._pending) + len(batch) <= self.max_pending:
+            self._pending[:0] = batch
+            self._busy(len(batch))
+            return
+        if batch:
+            unwritable = await asyncio.to_thread(self.spool.append, batch)
+            self.spooled += len(batch) - len(unwritable)
+            for spend, error in unwritable:
+                await self._reject(spend, error)
+        self._failed(exc, busy)
 
     async def _write(self, batch: Sequence[Spend]) -> None:
         """Write `batch`, setting aside the records the database refuses for their data (see the
-        module's docstring); raises when the database is away."""
+        module's docstring); raises when the database is away, DatabaseBusy when it stays busy
+        (`committed`: records of `batch` done, written or set aside, from its start)."""
         try:
             await self._insert(batch)
+        except DatabaseBusy as busy:
+            self.written += busy.committed
+            raise
         except Exception as exc:
             if not _refused_for_data(exc):
                 raise
@@ -164,7 +179,10 @@ class SpendWriter:
                 return
             half = len(batch) // 2
             await self._write(batch[:half])
-            await self._write(batch[half:])
+            try:
+                await self._write(batch[half:])
+            except DatabaseBusy as busy:
+                raise DatabaseBusy(half + busy.committed) from busy
             return
         self.written += len(batch)
 
@@ -177,27 +195,17 @@ class SpendWriter:
         )
 
     async def _insert(self, batch: Sequence[Spend]) -> None:
-        """One transaction: all of `batch` is written or none of it."""
+        """PostgreSQL: one transaction, all of `batch` or none. SQLite: a transaction per slice of
+        rows (`BatchStatements`); a batch cut half-way is written again whole, ids already stored
+        skipped."""
         if not batch:
             return
-        if self.database.dialect == "sqlite":
-            await self._insert_sqlite(batch)
-            return
         insert = _INSERTS[self.database.dialect]
-        async with self.database.sessions.begin() as session:
-            for start in range(0, len(batch), MAX_ROWS_PER_FLUSH):
-                await session.execute(insert, [_row(s) for s in batch[start : start + MAX_ROWS_PER_FLUSH]])
-
-    async def _insert_sqlite(self, batch: Sequence[Spend]) -> None:
-        """SQLite is written from the event loop's own thread, in slices of a few milliseconds with a
-        yield between them. A worker thread (aiosqlite's, or ours) starves for the GIL while the loop
-        is busy, and the ledger then falls behind the traffic; in-process SQLite writes are fast."""
-        if self._sync_engine is None:
-            self._sync_engine = sync_engine_for(self.database)
-        with self._sync_engine.begin() as connection:
-            for start in range(0, len(batch), _SQLITE_SLICE):
-                connection.execute(_INSERTS["sqlite"], [_row(s) for s in batch[start : start + _SQLITE_SLICE]])
-                await asyncio.sleep(0)
+        steps: list[Step] = [
+            (insert, [_row(s) for s in batch[start : start + MAX_ROWS_PER_FLUSH]])
+            for start in range(0, len(batch), MAX_ROWS_PER_FLUSH)
+        ]
+        await self._statements.execute(steps)
 
     async def _drain_spool(self) -> None:
         for replay in await asyncio.to_thread(self.spool.claim):
@@ -207,15 +215,26 @@ class SpendWriter:
             if records:
                 log.info("spooled spend written to the database", extra={"records": len(records)})
 
-    def _failed(self, exc: Exception) -> None:
+    def _busy(self, kept: int) -> None:
+        if not self.busy:
+            log.warning(
+                "spend ledger: database busy (lock held by other writers), records kept in memory",
+                extra={"kept": kept},
+            )
+        self.busy = True
+
+    def _failed(self, exc: Exception, busy: bool) -> None:
         if not self.failing:
-            log.warning("spend ledger: database unavailable, spooling to disk", extra={"error": type(exc).__name__})
+            message = "database busy" if busy else "database unavailable"
+            log.warning(f"spend ledger: {message}, spooling to disk", extra={"error": type(exc).__name__})
         self.failing = True
 
     def _recovered(self) -> None:
         if self.failing:
             log.info("spend ledger: database back")
-        self.failing = False
+        if self.busy:
+            log.info("spend ledger: database no longer busy")
+        self.failing = self.busy = False
 
 
 def _refused_for_data(exc: BaseException) -> bool:

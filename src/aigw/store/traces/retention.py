@@ -52,12 +52,8 @@ async def delete_expired(
         "refusals": (refusals, refusals.c.minute < minute),
     }
     deleted = {}
-    try:
-        for name, (table, older) in expired.items():
-            deleted[name] = await _delete_in_batches(runner, _batch_delete(table, older, batch), batch, pause)
-    finally:
-        if statements is None:
-            runner.close()
+    for name, (table, older) in expired.items():
+        deleted[name] = await _delete_in_batches(runner, _batch_delete(table, older, batch), batch, pause)
     return deleted
 
 
@@ -113,7 +109,6 @@ class RetentionJob:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        self._statements.close()
 
     async def _run(self) -> None:
         interval = self.settings.retention_interval
