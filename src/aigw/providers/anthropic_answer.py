@@ -20,9 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from aigw.errors import ProviderResponseError, ProviderStatusError
+from aigw.providers import chat_answers as written
 
 FINISH_REASONS = {
     "end_turn": "stop",
@@ -73,43 +72,19 @@ def completion(answer: dict[str, Any], model: str, provider: str, created: int) 
             texts.append(block["text"])
         elif kind == "tool_use":
             tool_calls.append(tool_call(block))
-    message: dict[str, Any] = {
-        "role": "assistant",
-        "content": "".join(texts) if texts or not tool_calls else None,
-        "refusal": None,
-    }
-    if tool_calls:
-        message["tool_calls"] = tool_calls
-    body: dict[str, Any] = {
-        "id": completion_id(answer.get("id")),
-        "object": "chat.completion",
-        "created": created,
-        "model": str(answer.get("model") or model),
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "finish_reason": finish_reason(answer.get("stop_reason")),
-                "logprobs": None,
-            }
-        ],
-    }
-    usage = usage_of(answer.get("usage"))
-    if usage is not None:
-        body["usage"] = usage
-    return body
+    return written.completion(
+        completion_id(answer.get("id")),
+        created,
+        str(answer.get("model") or model),
+        texts,
+        tool_calls,
+        finish_reason(answer.get("stop_reason")),
+        usage_of(answer.get("usage")),
+    )
 
 
 def tool_call(block: dict[str, Any]) -> dict[str, Any]:
-    arguments = block.get("input")
-    return {
-        "id": str(block.get("id") or ""),
-        "type": "function",
-        "function": {
-            "name": str(block.get("name") or ""),
-            "arguments": orjson.dumps(arguments if isinstance(arguments, dict) else {}).decode(),
-        },
-    }
+    return written.tool_call(block.get("id"), block.get("name"), block.get("input"))
 
 
 def completion_id(message_id: Any) -> str:
@@ -120,20 +95,12 @@ def usage_of(raw: Any) -> dict[str, Any] | None:
     """OpenAI usage for Anthropic's usage object (see the module docstring)."""
     if not isinstance(raw, dict):
         return None
-    cache_write = _count(raw.get("cache_creation_input_tokens"))
-    cache_read = _count(raw.get("cache_read_input_tokens"))
-    prompt = _count(raw.get("input_tokens")) + cache_write + cache_read
-    completion_tokens = _count(raw.get("output_tokens"))
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion_tokens,
-        "total_tokens": prompt + completion_tokens,
-        "prompt_tokens_details": {"cached_tokens": cache_read},
-    }
-
-
-def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+    return written.usage(
+        raw.get("input_tokens"),
+        raw.get("cache_read_input_tokens"),
+        raw.get("cache_creation_input_tokens"),
+        raw.get("output_tokens"),
+    )
 
 
 def error_from(exc: ProviderStatusError) -> ProviderStatusError:

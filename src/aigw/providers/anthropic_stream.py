@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aigw.providers import chat_answers as written
 from aigw.providers.anthropic_answer import completion_id, finish_reason, stream_error, usage_of
 
 
@@ -107,13 +108,10 @@ class StreamTranslator:
         return [self._chunk({}, finish_reason(stop_reason))]
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        return {
-            **self._envelope(),
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
-        }
+        return written.chunk(self._envelope(), delta, finish)
 
     def _envelope(self) -> dict[str, Any]:
-        return {"id": self._id, "object": "chat.completion.chunk", "created": self._created, "model": self._model}
+        return written.chunk_envelope(self._id, self._created, self._model)
 
 
 def _int(value: Any) -> int:

@@ -26,9 +26,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-import orjson
-
 from aigw.errors import ProviderResponseError, ProviderStatusError
+from aigw.providers import chat_answers as written
 
 FINISH_REASONS = {
     "end_turn": "stop",
@@ -86,62 +85,31 @@ def completion(answer: dict[str, Any], model: str, provider: str, created: int) 
             texts.append(block["text"])
         elif isinstance(block.get("toolUse"), dict):
             tool_calls.append(tool_call(block["toolUse"]))
-    reply: dict[str, Any] = {
-        "role": "assistant",
-        "content": "".join(texts) if texts or not tool_calls else None,
-        "refusal": None,
-    }
-    if tool_calls:
-        reply["tool_calls"] = tool_calls
-    body: dict[str, Any] = {
-        "id": completion_id(),
-        "object": "chat.completion",
-        "created": created,
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": reply,
-                "finish_reason": finish_reason(answer.get("stopReason"), provider),
-                "logprobs": None,
-            }
-        ],
-    }
-    usage = usage_of(answer.get("usage"))
-    if usage is not None:
-        body["usage"] = usage
-    return body
+    return written.completion(
+        completion_id(),
+        created,
+        model,
+        texts,
+        tool_calls,
+        finish_reason(answer.get("stopReason"), provider),
+        usage_of(answer.get("usage")),
+    )
 
 
 def tool_call(block: dict[str, Any]) -> dict[str, Any]:
-    arguments = block.get("input")
-    return {
-        "id": str(block.get("toolUseId") or ""),
-        "type": "function",
-        "function": {
-            "name": str(block.get("name") or ""),
-            "arguments": orjson.dumps(arguments if isinstance(arguments, dict) else {}).decode(),
-        },
-    }
+    return written.tool_call(block.get("toolUseId"), block.get("name"), block.get("input"))
 
 
 def usage_of(raw: Any) -> dict[str, Any] | None:
     """OpenAI usage for Bedrock's `TokenUsage` (see the module docstring)."""
     if not isinstance(raw, dict):
         return None
-    cache_read = _count(raw.get("cacheReadInputTokens"))
-    prompt = _count(raw.get("inputTokens")) + cache_read + _count(raw.get("cacheWriteInputTokens"))
-    completion_tokens = _count(raw.get("outputTokens"))
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion_tokens,
-        "total_tokens": prompt + completion_tokens,
-        "prompt_tokens_details": {"cached_tokens": cache_read},
-    }
-
-
-def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+    return written.usage(
+        raw.get("inputTokens"),
+        raw.get("cacheReadInputTokens"),
+        raw.get("cacheWriteInputTokens"),
+        raw.get("outputTokens"),
+    )
 
 
 def error_code(header: str | None, body: dict[str, Any] | None) -> str | None:

@@ -27,6 +27,7 @@ import orjson
 
 from aigw.errors import ProviderResponseError
 from aigw.json_nesting import text_exceeds_depth
+from aigw.providers import chat_answers as written
 from aigw.providers.bedrock_answer import completion_id, finish_reason, status_error, stream_exception, usage_of
 
 _PRELUDE_BYTES = 12  # total length, headers length, prelude CRC
@@ -101,7 +102,7 @@ class StreamTranslator:
         self.provider = provider
         self.stopped = False  # messageStop came
         self.complete = False  # metadata (usage) came after it
-        self._envelope = {"id": completion_id(), "object": "chat.completion.chunk", "created": created, "model": model}
+        self._envelope = written.chunk_envelope(completion_id(), created, model)
         self._tool_index: dict[int, int] = {}  # contentBlockIndex -> OpenAI tool-call index
 
     def chunks(self, headers: dict[str, Any], payload: bytes) -> list[dict[str, Any]]:
@@ -160,7 +161,7 @@ class StreamTranslator:
         return []
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        return {**self._envelope, "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
+        return written.chunk(self._envelope, delta, finish)
 
     def _json(self, payload: bytes) -> dict[str, Any]:
         if not payload:
