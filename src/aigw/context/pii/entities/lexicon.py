@@ -20,7 +20,7 @@ TITLES = (
     "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "herr", "frau", "hr", "fr", "m", "mme",
     "mlle", "monsieur", "madame", "mademoiselle", "sig", "sig.ra", "sigra", "signor", "signora", "signorina",
     "dott", "dott.ssa", "dottor", "dottore", "dottoressa", "avv", "ing", "sr", "sra", "srta", "señor", "señora",
-    "señorita", "don", "doña", "dña", "pan", "pani", "panie", "panu", "dhr", "mevr", "mw", "meneer", "mevrouw",
+    "señorita", "don", "doña", "dña", "pan", "pani", "panie", "panu", "dhr", "mevr", "mw", "meneer", "mevrouw", "heer",
     "fru", "fröken", "herr", "snr", "dra", "exmo", "exma", "eng", "engº",
 )
 
