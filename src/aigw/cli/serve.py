@@ -53,6 +53,10 @@ def load(args: argparse.Namespace) -> tuple[Settings, GatewayConfig]:
 def config_check(args: argparse.Namespace) -> int:
     settings, config = load(args)
     sys.stdout.write(orjson.dumps(masked_view(settings, config), option=orjson.OPT_INDENT_2).decode() + "\n")
+    if {"PERSON", "ADDRESS"} & set(settings.pii_entities):
+        from aigw.context.pii.entities.model import status
+
+        print(f"aigw: PII names and addresses: {status()}", file=sys.stderr)
     return 0
 
 
