@@ -126,7 +126,7 @@ def translation_targets(tr: Result | None) -> list[str]:
         extra = cpu / base - 1 if cpu is not None and base else None
         errors = tr[family]["errors"] + tr["openai"]["errors"]
         measured = (
-            f"{fmt(cpu, 0)} vs {fmt(base, 0)} µs ({fmt(None if extra is None else 100 * extra, 1)} %; "
+            f"{fmt(cpu, 0)} vs {fmt(base, 0)} µs ({'n/a' if extra is None else f'{100 * extra:+.1f}'} %; "
             f"{tr['rate']} req/s, errors {errors})"
         )
         rows.append(row(label, measured, None if extra is None else extra <= MAX_TRANSLATION_EXTRA and not errors))
