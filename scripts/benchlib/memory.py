@@ -139,6 +139,20 @@ def all_workers(pid: int, timeout: float = 60.0) -> GatewayProcs:
         time.sleep(0.5)
 
 
+def settle_rss(tree: GatewayProcs, timeout: float = 30.0) -> None:
+    """Wait until no process of the gateway changed its RSS by more than 0.5 MiB over a second."""
+    pids = [tree.supervisor, *tree.workers]
+    last = [rss_kib(p)["VmRSS"] for p in pids]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = [rss_kib(p)["VmRSS"] for p in pids]
+        if all(abs(a - b) <= 512 for a, b in zip(last, now, strict=True)):
+            return
+        last = now
+    log("  RSS still changing after 30 s; measuring anyway")
+
+
 def memory_phase(total: int, bdir: Path, tmp: Path, procs: Processes) -> MemoryRun:
     up_port, gw_port = free_ports(2)
     upstream, base = f"http://127.0.0.1:{up_port}", f"http://127.0.0.1:{gw_port}"
@@ -152,7 +166,7 @@ def memory_phase(total: int, bdir: Path, tmp: Path, procs: Processes) -> MemoryR
         tree = all_workers(gw.pid)
         run = MemoryRun(total=total, procs=tree)
         log(f"gateway pid {gw.pid} on {base}: workers {tree.workers}, other children {tree.helpers}")
-        time.sleep(3)  # idle: every worker started, no request yet
+        settle_rss(tree)  # idle: every worker started and done importing, no request yet
         sample(run, "idle", 0)
         for _ in range(4 * GATEWAY_WORKERS):  # a few requests, so that each worker most likely answered one
             status = chat_request(base + "/v1/chat/completions")[0]
