@@ -19,7 +19,7 @@ that yield, wait for it in the loop's own thread, which cannot release it: they 
 `atomic=True` writes all steps in one transaction without yielding, for small batches that must
 be all or nothing.
 
-A transaction that finds the lock taken (`contention.is_contention`) was rolled back whole; it is
+A transaction that finds the lock taken (`write_errors.is_contention`) was rolled back whole; it is
 retried after a `Backoff` pause until the caller's `deadline` (default: `patience`, `BUSY_PATIENCE_S`),
 then `DatabaseBusy` says how many rows were committed before it, so that the writer keeps exactly
 the rest. Any other error is raised as it is: the database is unavailable.
@@ -36,8 +36,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import CursorResult, Executable
 
-from aigw.store.contention import Backoff, DatabaseBusy, is_contention
 from aigw.store.database import Database
+from aigw.store.write_errors import Backoff, DatabaseBusy, is_contention
 
 __all__ = ["BUSY_PATIENCE_S", "BatchStatements", "FlushLoop", "Step"]
 

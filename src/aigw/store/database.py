@@ -9,7 +9,7 @@ settings, catalogs) and a wait there blocks no request.
 The background writers (spend ledger, traces, retention) write from the event loop's own thread
 (`write_engine`, used through `batches.BatchStatements`), so a wait for the lock there stalls
 every request of the process: SQLite itself waits at most `LOOP_BUSY_TIMEOUT_MS`, then the writer
-retries after an asynchronous pause (`contention.Backoff`). Each transaction starts with
+retries after an asynchronous pause (`write_errors.Backoff`). Each transaction starts with
 `BEGIN IMMEDIATE`: the write lock is taken, or found busy, before any statement, never half-way
 through a transaction that already read (where SQLite would fail at once, without waiting).
 """

@@ -38,14 +38,13 @@ from typing import Any, cast
 
 from sqlalchemy import Insert, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from aigw.store.batches import BUSY_PATIENCE_S, BatchStatements, FlushLoop, Step
-from aigw.store.contention import DatabaseBusy, is_contention
 from aigw.store.database import Database
 from aigw.store.models import SpendRecord
 from aigw.store.spend_record import Spend
 from aigw.store.spend_spool import SpendSpool
+from aigw.store.write_errors import DatabaseBusy, is_contention, refused_for_data
 
 __all__ = ["Spend", "SpendTotal", "SpendWriter", "period_starts", "spend_by_key", "spend_by_user"]
 
@@ -71,7 +70,6 @@ _INSERTS: dict[str, Insert] = {
     "sqlite": sqlite.insert(_TABLE).on_conflict_do_nothing(index_elements=["spend_id"]),
     "postgresql": postgresql.insert(_TABLE).on_conflict_do_nothing(index_elements=["spend_id"]),
 }
-_DATA_SQLSTATE_CLASSES = ("22", "23")  # data exception, integrity constraint violation
 
 
 class SpendWriter:
@@ -172,7 +170,7 @@ class SpendWriter:
             self.written += busy.committed
             raise
         except Exception as exc:
-            if not _refused_for_data(exc):
+            if not refused_for_data(exc):
                 raise
             if len(batch) == 1:
                 await self._reject(batch[0], type(exc).__name__)
@@ -196,8 +194,8 @@ class SpendWriter:
 
     async def _insert(self, batch: Sequence[Spend]) -> None:
         """PostgreSQL: one transaction, all of `batch` or none. SQLite: a transaction per slice of
-        rows (`BatchStatements`); a batch cut half-way is written again whole, ids already stored
-        skipped."""
+        rows (`BatchStatements`); a batch cut half-way by a refused row is written again, ids
+        already stored skipped."""
         if not batch:
             return
         insert = _INSERTS[self.database.dialect]
@@ -235,26 +233,6 @@ class SpendWriter:
         if self.busy:
             log.info("spend ledger: database no longer busy")
         self.failing = self.busy = False
-
-
-def _refused_for_data(exc: BaseException) -> bool:
-    """Whether the database (or the driver, binding a value) refused the rows' data, as opposed to
-    being unreachable: only then can a retry of the same rows never succeed."""
-    if isinstance(exc, DataError | IntegrityError):
-        return True
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, OSError | ConnectionError | TimeoutError):
-            return False
-        code = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
-        if isinstance(code, str) and code[:2] in _DATA_SQLSTATE_CLASSES:
-            return True
-        if isinstance(current, OverflowError | ValueError | TypeError) and not isinstance(current, DBAPIError):
-            return True  # a value the driver cannot bind (asyncpg's DataError is a ValueError)
-        current = current.orig if isinstance(current, StatementError) else current.__cause__ or current.__context__
-    return False
 
 
 def _row(spend: Spend) -> dict[str, Any]:

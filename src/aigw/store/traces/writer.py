@@ -36,12 +36,12 @@ from sqlalchemy import insert
 from aigw.observability.redact import LogRedactor
 from aigw.observability.tracing import Trace
 from aigw.store.batches import BatchStatements, FlushLoop
-from aigw.store.contention import DatabaseBusy
 from aigw.store.database import Database
 from aigw.store.traces.record import facts_of, must_keep, row_of, sampled
 from aigw.store.traces.rollups import Rollups, upsert_statements
 from aigw.store.traces.settings import TraceSettings
 from aigw.store.traces.tables import traces
+from aigw.store.write_errors import DatabaseBusy
 
 __all__ = ["TraceWriter"]
 

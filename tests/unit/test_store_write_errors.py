@@ -16,11 +16,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from aigw.store.batches import BatchStatements
-from aigw.store.contention import Backoff, DatabaseBusy, is_contention
 from aigw.store.database import LOOP_BUSY_TIMEOUT_MS, Database
+from aigw.store.write_errors import Backoff, DatabaseBusy, is_contention, refused_for_data
 
 _metadata = MetaData()
 _items = Table("items", _metadata, Column("id", Integer, primary_key=True), Column("name", String(20)))
@@ -102,6 +102,23 @@ def test_classification_through_sqlalchemys_wrapping(error: Exception, busy: boo
     adapted = RuntimeError("the driver's adapter of the error")  # as SQLAlchemy's asyncpg dialect raises it
     adapted.__cause__ = error
     assert is_contention(ProgrammingError("INSERT ...", {}, adapted)) is busy, "found through the cause as well"
+
+
+@pytest.mark.parametrize(
+    ("error", "refused"),
+    [
+        (IntegrityError("INSERT ...", {}, sqlite3.IntegrityError("NOT NULL constraint failed")), True),
+        (OperationalError("INSERT ...", {}, asyncpg.exceptions.StringDataRightTruncationError("too long")), True),
+        (OverflowError("Python int too large to convert to SQLite INTEGER"), True),
+        (OperationalError("INSERT ...", {}, sqlite3.OperationalError("database is locked")), False),
+        (OperationalError("INSERT ...", {}, asyncpg.exceptions.DeadlockDetectedError("deadlock")), False),
+        (OperationalError("INSERT ...", {}, ConnectionRefusedError(111, "refused")), False),
+        (DatabaseBusy(0), False),
+    ],
+)
+def test_rows_refused_for_their_data_are_told_from_a_busy_or_absent_database(error: Exception, refused: bool) -> None:
+    assert refused_for_data(error) is refused
+    assert not (refused and is_contention(error)), "never both: set aside or retried, not both"
 
 
 def test_backoff_grows_with_full_jitter_up_to_its_cap() -> None:

@@ -1,4 +1,5 @@
-"""Telling a busy database from an unavailable one, and waiting out the busy one.
+"""What a failed write means: the database busy (retry), the rows refused for their data (set them
+aside), or else the database unavailable; and waiting out the busy one.
 
 SQLite has one write lock per file. Every worker process writes the spend ledger, traces and their
 rollups, so a writer regularly finds the lock taken for the few milliseconds of another's commit:
@@ -7,6 +8,9 @@ same kind of thing as a deadlock, a serialization failure or a lock that is not 
 of these says the database is away: the transaction was rolled back whole and the same rows will
 go through a moment later, so the writer keeps its batch and retries after a `Backoff` pause
 (exponential, full jitter, never blocking the event loop) instead of dropping or spooling it.
+
+A row refused for its data (`refused_for_data`: a value too long or out of range, a NUL
+character, a constraint) fails the same way on every retry; the spend ledger finds and sets it aside.
 
 Anything else (no such file or table, a disk I/O error, a connection refused or lost, a timeout)
 is the database being unavailable, and the writers do what they do for an outage.
@@ -17,14 +21,15 @@ from __future__ import annotations
 import random
 import sqlite3
 
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
-__all__ = ["Backoff", "DatabaseBusy", "is_contention"]
+__all__ = ["Backoff", "DatabaseBusy", "is_contention", "refused_for_data"]
 
 _SQLITE_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)  # primary codes; extended ones add bits above 0xFF
 _SQLITE_BUSY_TEXT = ("database is locked", "database table is locked", "database schema is locked")
 # deadlock_detected, serialization_failure, lock_not_available
 _POSTGRES_CONTENTION = ("40P01", "40001", "55P03")
+_DATA_SQLSTATE_CLASSES = ("22", "23")  # data exception, integrity constraint violation
 
 
 class DatabaseBusy(Exception):
@@ -40,6 +45,22 @@ class DatabaseBusy(Exception):
 def is_contention(exc: BaseException) -> bool:
     """Whether `exc` (or what it wraps) is another writer holding a lock, not the database being away."""
     return any(_is_lock_error(error) for error in _chain(exc))
+
+
+def refused_for_data(exc: BaseException) -> bool:
+    """Whether the database (or the driver, binding a value) refused the rows' data, as opposed to
+    being unreachable or busy: only then can a retry of the same rows never succeed."""
+    if isinstance(exc, DataError | IntegrityError):
+        return True
+    for error in _chain(exc):
+        if isinstance(error, OSError | ConnectionError | TimeoutError) or _is_lock_error(error):
+            return False
+        code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if isinstance(code, str) and code[:2] in _DATA_SQLSTATE_CLASSES:
+            return True
+        if isinstance(error, OverflowError | ValueError | TypeError) and not isinstance(error, DBAPIError):
+            return True  # a value the driver cannot bind (asyncpg's DataError is a ValueError)
+    return False
 
 
 def _is_lock_error(error: BaseException) -> bool:
