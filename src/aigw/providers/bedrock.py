@@ -129,10 +129,7 @@ class BedrockProvider(HttpProvider):
             body = orjson.dumps(converse_body(request.messages, request.params))
         except BedrockRefusal as exc:
             raise unsupported_request(exc.message, param=exc.param, provider=self.name) from None
-        url = URL(
-            f"{self._endpoint}/model/{quote(model, safe='')}/converse" + ("-stream" if request.stream else ""),
-            encoded=True,
-        )
+        url = self._url(model, request.stream)
         credentials = await self._credentials.current()
         headers = sign(credentials, self.config.region, str(url), body, {"content-type": "application/json"})
         try:
@@ -149,6 +146,10 @@ class BedrockProvider(HttpProvider):
             raise
         completion = answers.completion(answer, request.model, self.name, int(time.time()))
         return AIResponse(body=completion, usage=Usage.from_openai(completion.get("usage")), model=request.model)
+
+    def _url(self, model: str, stream: bool) -> URL:
+        operation = "converse-stream" if stream else "converse"
+        return URL(f"{self._endpoint}/model/{quote(model, safe='')}/{operation}", encoded=True)
 
     def _stream(self, opened: OpenedStream, model: str) -> ChatStream:
         translator = StreamTranslator(model, self.name, int(time.time()))

@@ -123,15 +123,17 @@ class CredentialCache:
         self._credentials, self._frozen = credentials, frozen
 
     async def _refresh(self) -> None:
+        forced = self._force
         try:
-            if self._force:
+            if forced:
                 await self._load()  # the whole chain again: the source itself may have changed
             elif self._credentials is not None:
                 self._frozen = await asyncio.to_thread(self._credentials.get_frozen_credentials)
         except Exception:  # the current credentials stay; `current` decides if they still serve
             pass
         finally:
-            self._force = False
+            if forced:
+                self._force = False
 
 
 def _refresh_needed(credentials: Any, within: float) -> bool:
