@@ -116,7 +116,7 @@ class GatewayMetrics:
         )
         self.traces_dropped = Counter(
             "aigw_traces_dropped",
-            "Traces lost: queue_full (the writer's queue), database_unavailable, otel_queue_full",
+            "Traces lost: queue_full (the writer's queue), database_unavailable, database_busy, otel_queue_full",
             ["reason"],
             registry=r,
         )
