@@ -164,6 +164,7 @@ def test_config_region_endpoint_and_env_allow_list(monkeypatch: pytest.MonkeyPat
     config = BedrockProviderConfig(name="b")
     assert config.region == "eu-central-1"
     assert config.endpoint() == "https://bedrock-runtime.eu-central-1.amazonaws.com"
+    assert BedrockProviderConfig(name="b", region="cn-north-1").endpoint().endswith(".cn-north-1.amazonaws.com.cn")
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     with pytest.raises(ValueError, match="needs `region`"):
         BedrockProviderConfig(name="b")

@@ -2,8 +2,8 @@
 (`.../converse-stream`, binary `application/vnd.amazon.eventstream` framing), chat only.
 
 - `region` (default `AWS_REGION`, else `AWS_DEFAULT_REGION`) names the endpoint,
-  `https://bedrock-runtime.{region}.amazonaws.com` unless `base_url` says otherwise (a VPC endpoint,
-  a proxy), and the SigV4 scope.
+  `https://bedrock-runtime.{region}.amazonaws.com` (`.com.cn` in China's regions) unless `base_url`
+  says otherwise (a VPC endpoint, a proxy), and the SigV4 scope.
 - Credentials and signing live in `bedrock_auth` (botocore's standard chain or the `*_env`
   fields, resolved off the event loop, refreshed before expiry); the translation in
   `bedrock_request`, `bedrock_answer` and `bedrock_stream`; the HTTP exchange (bounds, deadlines,
@@ -73,7 +73,8 @@ class BedrockProviderConfig(HttpProviderConfig):
         return self
 
     def endpoint(self) -> str:
-        return (self.base_url or f"https://bedrock-runtime.{self.region}.amazonaws.com").rstrip("/")
+        domain = "amazonaws.com.cn" if self.region.startswith("cn-") else "amazonaws.com"  # China's partition
+        return (self.base_url or f"https://bedrock-runtime.{self.region}.{domain}").rstrip("/")
 
     def credential_source(self) -> CredentialSource:
         return CredentialSource(
