@@ -8,22 +8,20 @@ import contextlib
 import logging
 import os
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from aigw.breaker import BreakerState, CircuitBreaker
 from aigw.cache import CacheBackend, CacheControl, MemoryCache, RedisCache, ResponseCache
 from aigw.cache.response_cache import CacheSettings
 from aigw.catalog.filters import check_filters
-from aigw.catalog.item import Item
 from aigw.client import AIClient
 from aigw.config import GatewayConfig, ProviderConfigBase
 from aigw.configfile import ConfigError, config_from_mapping, load_config
 from aigw.control.service import ControlPlane
 from aigw.control.state import ControlState
 from aigw.control.sync import ControlSync
-from aigw.errors import GatewayError, NotFoundError
-from aigw.fallbacks import local_embeddings
+from aigw.errors import GatewayError
 from aigw.observability.metrics import GatewayMetrics
 from aigw.observability.otel import ProviderEndpoint
 from aigw.observability.tracing import Trace
@@ -41,25 +39,21 @@ from aigw.providers.registry import build_provider
 from aigw.retry import RetryPolicy
 from aigw.routing import Router
 from aigw.settings import Settings, SettingsError, load_settings
-from aigw.store import catalog as catalog_rows
 from aigw.store.changes import ChangeBus, reconnect_delay
 from aigw.store.database import Database
-from aigw.store.pgvector import pgvector_available
 from aigw.store.redis import connect_redis
 from aigw.store.spend import SpendWriter
 from aigw.store.traces import TraceWriter
-from aigw.tasks.assisted import AssistedTasks, IntelligentRequest
-from aigw.tasks.cached import TaskAnswer, TaskCache
-from aigw.tasks.catalog_index import CatalogIndexes, CollectionNotFound
-from aigw.tasks.provider_vectors import ProviderVectors
-from aigw.tasks.recommend import RecommendRequest
-from aigw.tasks.search import CatalogTasks, ItemsNotFound, SearchOutcome, SearchRequest
+from aigw.tasks.requests import IntelligentRequest, RecommendRequest, SearchRequest, TaskRequest
 from aigw.telemetry import Telemetry, provider_endpoint
+
+if TYPE_CHECKING:  # the catalog tasks (NumPy, RapidFuzz) are imported at their first use
+    from aigw.catalog.item import Item
+    from aigw.gateway_tasks import TaskServices
+    from aigw.tasks.cached import TaskAnswer
 
 log = logging.getLogger("aigw")
 PYTHON_CALLER = Caller("python", is_admin=True)
-_WARM_VECTORS_BOUND_S = 60.0  # reading stored vectors takes about a second; a failed read must not hold the start
-TaskRequest = SearchRequest | IntelligentRequest | RecommendRequest
 USE_CACHE = CacheControl()  # the embedding application is the gateway's owner
 
 
@@ -106,22 +100,25 @@ class Gateway:
             cache=self.cache,
         )
         self.pgvector = False  # whether vectors live in pgvector, shared by the replicas (known after start)
-        self.catalog = CatalogIndexes(self.database, lambda: self.control.catalog_versions, lambda: self.pgvector)
-        self.provider_vectors = ProviderVectors(self.database, lambda: self.pgvector)
-        self.tasks = CatalogTasks(
-            self.catalog,
-            self.provider_vectors,
-            self.orchestrator,
-            embedding_model=lambda: settings.embedding_model,
-            order=lambda: self.control.policy.fallback_order or settings.fallback_order,
-            fallback_enabled=settings.fallback_enabled,
-            deadline_s=settings.task_deadline,
-        )
-        self.task_cache = TaskCache(self.cache, lambda: self.control.catalog_versions)
-        self.assisted = AssistedTasks(
-            self.tasks, chat_model=lambda: settings.openai_model, deadline_s=settings.task_llm_deadline
-        )
+        self._task_services: TaskServices | None = None
         self.ready = False
+
+    @property
+    def task_services(self) -> TaskServices:
+        """The catalog tasks, built (and their modules imported) on first use."""
+        if self._task_services is None:
+            from aigw.gateway_tasks import TaskServices
+
+            self._task_services = TaskServices(
+                self.settings,
+                self.database,
+                self.orchestrator,
+                self.cache,
+                lambda: self.control.catalog_versions,
+                lambda: self.control.policy.fallback_order or self.settings.fallback_order,
+                lambda: self.pgvector,
+            )
+        return self._task_services
 
     def _cache_backend(self) -> CacheBackend:
         wanted = self.settings.cache_backend
@@ -198,7 +195,8 @@ class Gateway:
             await client.provider.start()
         await self.sync.start()
         await self._choose_vector_index()
-        await self._warm_catalog()
+        if self.control.catalog_versions:
+            await self.task_services.warm(list(self.control.catalog_versions))
         if self.control.policy.routing is not None:  # a provider configuration stored in the database
             self._routing_wanted = self.control.policy.routing
             if not await self._try_routing(self._routing_wanted, attempt=0):  # serve on; retry in the background
@@ -209,28 +207,12 @@ class Gateway:
         await self.seed_budgets()
         self.ready = True
 
-    async def _warm_catalog(self) -> None:
-        """Build every collection's index before serving. Where every item's local embedding is stored
-        (`aigw collections load` stores them), wait for the local vectors as well (the time it takes
-        to read them), so the first search is answered by them and not by fuzzy matches; vectors that
-        must still be computed are made in the background, as before, without delaying the start."""
-        model = local_embeddings.MODEL_NAME if local_embeddings.available() else None
-        for name in list(self.control.catalog_versions):
-            try:
-                loaded = await self.catalog.get(name)
-                if model is None or await catalog_rows.items_without_embedding(self.database, name, model):
-                    continue
-                async with asyncio.timeout(_WARM_VECTORS_BOUND_S):
-                    while loaded.local is None:
-                        await asyncio.sleep(0.05)
-            except Exception as exc:  # a collection that cannot be warmed is built at its first search
-                log.warning(
-                    "catalog not warmed before serving", extra={"collection": name, "error": type(exc).__name__}
-                )
-
     async def _choose_vector_index(self) -> None:
         wanted = self.settings.vector_index
-        self.pgvector = wanted != "memory" and await pgvector_available(self.database)
+        if wanted != "memory" and self.database.dialect == "postgresql":
+            from aigw.store.pgvector import pgvector_available
+
+            self.pgvector = await pgvector_available(self.database)
         if wanted == "pgvector" and not self.pgvector:
             raise SettingsError(
                 "invalid setting AI_VECTOR_INDEX=pgvector: the database is not PostgreSQL with the vector extension"
@@ -263,6 +245,8 @@ class Gateway:
 
     async def load_collection(self, name: str, items: Sequence[Item], settings: dict[str, Any] | None = None) -> int:
         """Python API: create `name` if needed and upsert `items` (by id); returns how many were written."""
+        from aigw.store import catalog as catalog_rows
+
         if await catalog_rows.get_collection(self.database, name) is None or settings is not None:
             await catalog_rows.put_collection(self.database, name, settings or {})
         written = await catalog_rows.upsert_items(self.database, name, items)
@@ -279,26 +263,7 @@ class Gateway:
         work on it, a cached answer too; its own provider calls then skip them and count their
         tokens against the key's token limit (see `orchestrator`)."""
         limits = await self.policy.admit_limits(self.policy.request_limits(caller), trace)
-
-        def work() -> Awaitable[SearchOutcome]:
-            if isinstance(request, SearchRequest):
-                return self.tasks.semantic_search(request, caller, trace)
-            if isinstance(request, IntelligentRequest):
-                return self.assisted.intelligent_search(request, caller, trace)
-            if request.explain:
-                return self.assisted.explained_recommendations(request, caller, trace)
-            return self.tasks.recommend(request, caller, trace)
-
-        try:
-            answer = await self.task_cache.answer(task, request, work, read=cache.read, write=cache.write)
-        except CollectionNotFound:
-            raise NotFoundError(f"No collection named {request.collection!r}", code="collection_not_found") from None
-        except ItemsNotFound:
-            raise NotFoundError(
-                f"None of the given items is in collection {request.collection!r}",
-                code="item_not_found",
-                param="item_ids",
-            ) from None
+        answer = await self.task_services.answer(task, request, caller, trace, cache)
         trace.attrs["served_by"] = answer.served_by
         trace.attrs["cache"] = answer.cache
         answer.rate_limits = limits
@@ -477,9 +442,8 @@ class Gateway:
             task.cancel()  # a swap in progress stops; retiring clients close now
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.cache.close()
-        await self.provider_vectors.close()
-        await self.catalog.close()
-        self.tasks.workers.close()
+        if self._task_services is not None:
+            await self._task_services.close()
         await self.costs.close()
         await self.spend.close()
         await self.telemetry.close()

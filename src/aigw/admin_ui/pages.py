@@ -6,9 +6,10 @@ import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+if TYPE_CHECKING:  # Jinja2 loads with the first admin page rendered, not in every worker
+    from jinja2 import Environment
 
 STATIC_DIR = Path(__file__).with_name("static")
 
@@ -47,6 +48,8 @@ TRACE_DETAIL = Page("traces", "Trace", "activity", "trace", "One request, span b
 
 @functools.cache
 def _environment() -> Environment:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
     environment = Environment(
         loader=PackageLoader("aigw.admin_ui", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),

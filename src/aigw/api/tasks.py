@@ -29,11 +29,9 @@ from aigw.api.gateway_route import GatewayRoute
 from aigw.api.middleware import request_state
 from aigw.cache import CacheControl
 from aigw.catalog.filters import check_filters
-from aigw.gateway import Gateway, TaskRequest
+from aigw.gateway import Gateway
 from aigw.policy.caller import Caller
-from aigw.tasks.assisted import IntelligentRequest
-from aigw.tasks.recommend import RecommendRequest
-from aigw.tasks.search import SearchRequest
+from aigw.tasks.requests import IntelligentRequest, RecommendRequest, SearchRequest, TaskRequest
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"], route_class=GatewayRoute)
 MAX_K = 100

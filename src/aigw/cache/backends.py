@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+if TYPE_CHECKING:  # redis is imported with the first Redis client (AI_REDIS_URL), never by a process without one
+    from redis.asyncio import Redis
 
 log = logging.getLogger("aigw.cache")
 
@@ -68,13 +68,16 @@ class RedisCache:
     name = "redis"
 
     def __init__(self, redis: Redis) -> None:
+        from redis.exceptions import RedisError
+
         self.redis = redis
         self._warned = False
+        self._unavailable = (RedisError, OSError)
 
     async def get(self, key: str) -> bytes | None:
         try:
             value = await self.redis.get(key)
-        except (RedisError, OSError) as exc:
+        except self._unavailable as exc:
             self._warn(exc)
             return None
         self._warned = False
@@ -83,7 +86,7 @@ class RedisCache:
     async def set(self, key: str, value: bytes, ttl_s: float) -> None:
         try:
             await self.redis.set(key, value, px=max(1, int(ttl_s * 1000)))
-        except (RedisError, OSError) as exc:
+        except self._unavailable as exc:
             self._warn(exc)
 
     def _warn(self, exc: Exception) -> None:

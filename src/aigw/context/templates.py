@@ -20,12 +20,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from types import MappingProxyType
-from typing import Any, Literal, cast, get_args
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
-import jinja2
-import jinja2.meta
-import yaml
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+if TYPE_CHECKING:  # Jinja2 and YAML load with the first template used, not in every process
+    import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 __all__ = [
     "MessageTemplate",
@@ -66,6 +65,9 @@ def _json(value: Any) -> str:
 
 @lru_cache(maxsize=1)
 def _environment() -> ImmutableSandboxedEnvironment:
+    import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
     env = ImmutableSandboxedEnvironment(
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # prompts are text, not HTML
@@ -202,6 +204,9 @@ def _variable(ref: str, name: str, spec: Any) -> Variable:
 
 
 def _message(ref: str, index: int, spec: Any, declared: Iterable[str]) -> MessageTemplate:
+    import jinja2
+    import jinja2.meta
+
     env = _environment()
     if not isinstance(spec, Mapping) or spec.get("role") not in _ROLES or not isinstance(spec.get("content"), str):
         raise TemplateError(f"{ref}: message {index} needs a role among {', '.join(sorted(_ROLES))} and a content")
@@ -248,6 +253,8 @@ def load_template(definition: Mapping[str, Any], ref: str | None = None) -> Prom
 @lru_cache(maxsize=1)
 def shipped_templates() -> Mapping[str, PromptTemplate]:
     """The templates shipped in `aigw/context/templates/*.yaml`, keyed by "name@version" (parsed once)."""
+    import yaml
+
     folder = resources.files("aigw.context").joinpath("templates")
     found: dict[str, PromptTemplate] = {}
     for entry in sorted(folder.iterdir(), key=lambda item: item.name):
@@ -291,21 +298,40 @@ class TemplateStore:
         *,
         base: Mapping[str, PromptTemplate] | None = None,
     ) -> None:
-        self._base = shipped_templates() if base is None else base
-        self._catalog = _Catalog(MappingProxyType({}), MappingProxyType({}), MappingProxyType({}))
+        self._base = base
+        self._catalog: _Catalog | None = _Catalog(MappingProxyType({}), MappingProxyType({}), MappingProxyType({}))
         self.replace(overrides, active)
+
+    @property
+    def _current(self) -> _Catalog:
+        """The catalog in force; the shipped templates alone are parsed on the first use."""
+        if self._catalog is None:
+            self._catalog = self._build(None, None)
+        return self._catalog
 
     def replace(
         self, overrides: Mapping[str, Mapping[str, Any]] | None = None, active: Mapping[str, int | str] | None = None
     ) -> None:
-        """Swap in new overrides ("name@version" -> definition) and active versions (name -> version)."""
-        previous = self._catalog.overrides
+        """Swap in new overrides ("name@version" -> definition) and active versions (name -> version).
+
+        With neither, and the shipped templates not parsed yet, nothing is parsed until a template is used."""
+        if not overrides and not active and self._base is None:
+            self._catalog = None
+            return
+        self._catalog = self._build(overrides, active)
+
+    def _build(
+        self, overrides: Mapping[str, Mapping[str, Any]] | None, active: Mapping[str, int | str] | None
+    ) -> _Catalog:
+        previous = self._catalog.overrides if self._catalog is not None else {}
         parsed: dict[str, tuple[Any, PromptTemplate]] = {}
         for ref, definition in (overrides or {}).items():
             known = previous.get(ref)
             # An unchanged definition keeps its compiled template: a reload recompiles only what changed.
             template = known[1] if known is not None and known[0] == definition else load_template(definition, ref)
             parsed[template.ref] = (copy.deepcopy(definition), template)
+        if self._base is None:
+            self._base = shipped_templates()
         by_name: dict[str, dict[str, PromptTemplate]] = {}
         for template in [*self._base.values(), *(template for _, template in parsed.values())]:
             by_name.setdefault(template.name, {})[template.version] = template  # overrides come last and win
@@ -314,7 +340,7 @@ class TemplateStore:
             wanted = _version(version, f"active version of {name!r}")
             self._lookup(by_name, name, wanted)
             chosen[name] = wanted
-        self._catalog = _Catalog(
+        return _Catalog(
             MappingProxyType({name: MappingProxyType(versions) for name, versions in by_name.items()}),
             MappingProxyType(chosen),
             MappingProxyType(parsed),
@@ -333,7 +359,7 @@ class TemplateStore:
 
     def get(self, ref: str) -> PromptTemplate:
         """The template for "name@version", or the active version for a bare "name"."""
-        catalog = self._catalog
+        catalog = self._current
         name, version = parse_ref(ref)
         if version is None:
             version = catalog.active.get(name, "")
@@ -344,11 +370,11 @@ class TemplateStore:
         return self.get(ref).render(variables)
 
     def names(self) -> list[str]:
-        return sorted(self._catalog.templates)
+        return sorted(self._current.templates)
 
     def versions(self, name: str) -> list[str]:
         """The versions of `name`, oldest first."""
-        return sorted(self._catalog.templates.get(name, {}), key=_version_key)
+        return sorted(self._current.templates.get(name, {}), key=_version_key)
 
     def active_version(self, name: str) -> str:
         """The version a bare `name` renders."""

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
-
-from jsonschema.protocols import Validator
+from typing import TYPE_CHECKING, Any
 
 from aigw.errors import InvalidRequestError, UpstreamError
 from aigw.json_nesting import MAX_JSON_DEPTH, text_exceeds_depth
-from aigw.normalize.answer_schema import SchemaRefused, compile_answer_schema
-from aigw.normalize.answer_validator import MAX_CHECK_CPU_S, CheckTooCostly, errors_within_budget
 from aigw.types import AIRequest, ChatRequest
+
+if TYPE_CHECKING:  # jsonschema and RE2 are imported by the first request that sends a json_schema
+    from jsonschema.protocols import Validator
 
 _MAX_ERRORS = 3  # validation errors named in a repair request or an error message
 
@@ -54,6 +53,8 @@ def expected_format(request: AIRequest) -> ExpectedFormat | None:
         raise InvalidRequestError(
             "response_format json_schema needs a 'schema' object", param="response_format", code="invalid_value"
         )
+    from aigw.normalize.answer_schema import SchemaRefused, compile_answer_schema
+
     try:
         validator = compile_answer_schema(schema)
     except SchemaRefused as refused:
@@ -88,6 +89,8 @@ def problems(body: dict[str, Any], expected: ExpectedFormat) -> list[str]:
             if not isinstance(document, dict):
                 found.append(f"a JSON {type(document).__name__}, not an object")
             continue
+        from aigw.normalize.answer_validator import MAX_CHECK_CPU_S, CheckTooCostly, errors_within_budget
+
         try:
             errors = errors_within_budget(expected.validator, document, _MAX_ERRORS)
         except CheckTooCostly:

@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from redis.exceptions import RedisError
-
 from aigw.policy.budget import BudgetExceeded, BudgetLedger, BudgetScope, Reservation, ThresholdCrossed
 from aigw.policy.budget_redis import BUDGET_LUA, RedisBudgetLedger
 from aigw.policy.ratelimit import (
@@ -144,9 +142,12 @@ class RedisAdmission:
     def __init__(self, limiter: RedisRateLimiter, ledger: RedisBudgetLedger) -> None:
         if limiter.client is not ledger.client:
             raise ValueError("the rate limiter and the budget ledger must use the same Redis client")
+        from redis.exceptions import RedisError  # imported with the Redis client, not by every process
+
         self.limiter = limiter
         self.ledger = ledger
         self._script = limiter.client.register_script(_ADMIT_LUA)
+        self._unavailable = (RedisError, OSError)
 
     async def admit(
         self,
@@ -166,7 +167,7 @@ class RedisAdmission:
         args += settle_args
         try:
             reply: list[Any] = await self._script(keys=keys, args=args)
-        except (RedisError, OSError) as exc:
+        except self._unavailable as exc:
             raise AdmissionUnavailable(f"rate limit and budget store unavailable: {exc!r}") from exc
         limits_end = 1 + int(reply[0])
         budget_end = limits_end + 1 + int(reply[limits_end])

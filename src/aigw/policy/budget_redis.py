@@ -12,9 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Unpack
-
-from redis.asyncio import Redis
+from typing import TYPE_CHECKING, Any, Unpack
 
 from aigw.policy.budget import (
     BudgetExceeded,
@@ -27,6 +25,9 @@ from aigw.policy.budget import (
     cap_micros,
     usd_to_micros,
 )
+
+if TYPE_CHECKING:  # redis is imported with the first Redis client (AI_REDIS_URL)
+    from redis.asyncio import Redis
 
 DEFAULT_REDIS_PREFIX = "aigw:budget:"
 

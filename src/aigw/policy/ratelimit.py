@@ -31,10 +31,11 @@ from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+if TYPE_CHECKING:  # redis is imported with the first Redis client (AI_REDIS_URL)
+    from redis.asyncio import Redis
+
 
 DEFAULT_PREFIX = "aigw:rl:"
 _COMPACT_AT = 64  # drop the expired head of a log once it is this long and at least half the log
@@ -374,6 +375,9 @@ class RedisRateLimiter:
     """
 
     def __init__(self, client: Redis, *, prefix: str = DEFAULT_PREFIX, owns_client: bool = False) -> None:
+        from redis.exceptions import RedisError  # imported with the Redis client, not by every process
+
+        self._unavailable = (RedisError, OSError)
         self._client = client
         self._prefix = prefix
         self._owns_client = owns_client
@@ -417,7 +421,7 @@ class RedisRateLimiter:
         keys, args, tag = self.script_input(limits)
         try:
             reply: Any = await self._script(keys=keys, args=[tag, *args])
-        except (RedisError, OSError) as exc:
+        except self._unavailable as exc:
             raise RateLimiterUnavailable(f"rate limiter store unavailable: {exc}") from exc
         return self.decision(limits, reply)
 

@@ -20,14 +20,15 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-import asyncpg
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from aigw.store.database import Database
+
+if TYPE_CHECKING:  # redis is imported with the first Redis client (AI_REDIS_URL)
+    from redis.asyncio import Redis
 
 REDIS_CHANNEL = "aigw:changes"
 PG_CHANNEL = "aigw_changes"
@@ -54,6 +55,8 @@ class ChangeBus:
     async def publish(self, kind: str) -> None:
         """Tell every replica that `kind` (keys, flags, config) changed. Best effort."""
         if self.redis is not None:
+            from redis.exceptions import RedisError  # loaded with the client: a process without Redis never imports it
+
             with contextlib.suppress(RedisError, OSError):
                 await self.redis.publish(REDIS_CHANNEL, kind)
         if self.database.dialect == "postgresql":
@@ -125,6 +128,8 @@ class ChangeBus:
         return listen_once
 
     async def _postgres_once(self, deliver: Handler, subscribed: Subscribed) -> None:
+        import asyncpg  # only a PostgreSQL deployment listens: SQLite processes never load the driver
+
         url = make_url(self.database.url).set(drivername="postgresql")
         conn = await asyncpg.connect(url.render_as_string(hide_password=False), timeout=5)
         try:

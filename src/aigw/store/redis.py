@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # redis is imported only by a process that connects to one
+    from redis.asyncio import Redis
 
 MAX_CONNECTIONS = 256
 POOL_WAIT_S = 2.0
@@ -14,6 +17,8 @@ def connect_redis(url: str, max_connections: int = MAX_CONNECTIONS) -> Redis:
     The pool is blocking: past `max_connections` concurrent commands a caller waits (up to
     POOL_WAIT_S) for a free connection instead of failing at once with "Too many connections".
     """
+    from redis.asyncio import BlockingConnectionPool, Redis
+
     pool = BlockingConnectionPool.from_url(
         url,
         max_connections=max_connections,

@@ -19,10 +19,8 @@ import asyncio
 import contextlib
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aigw.store.audit import record_change
 from aigw.store.database import Database
 from aigw.store.identity import AdminSession, AdminUser, IdentityStoreUnavailable
+
+if TYPE_CHECKING:  # argon2 loads with the first sign-in or user change, not in every worker
+    from argon2 import PasswordHasher
 
 Role = Literal["admin", "viewer"]
 ROLES: tuple[Role, ...] = ("admin", "viewer")
@@ -75,7 +76,7 @@ class Users:
 
     def __init__(self, database: Database, hasher: PasswordHasher | None = None) -> None:
         self._database = database
-        self._hasher = hasher if hasher is not None else PasswordHasher()
+        self._made_hasher = hasher
         self._hashing = asyncio.Semaphore(_HASHING_AT_ONCE)
         self._dummy: str | None = None
 
@@ -139,6 +140,14 @@ class Users:
                     await _store_hash(session, row.id, upgraded)
         return User(row.id, row.name, check_role(row.role))
 
+    @property
+    def _hasher(self) -> PasswordHasher:
+        if self._made_hasher is None:
+            from argon2 import PasswordHasher
+
+            self._made_hasher = PasswordHasher()
+        return self._made_hasher
+
     async def _hash(self, password: str) -> str:
         async with self._hashing:
             return await asyncio.to_thread(self._hasher.hash, password)
@@ -149,6 +158,8 @@ class Users:
             return await asyncio.to_thread(self._checks, stored, password)
 
     def _checks(self, stored: str | None, password: str) -> bool:
+        from argon2.exceptions import InvalidHashError, VerificationError
+
         if stored is None:
             if self._dummy is None:
                 self._dummy = self._hasher.hash(_DUMMY_PASSWORD)

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
 from aigw.catalog.fields import FieldSpec, field_specs
 from aigw.observability.tracing import Trace
@@ -26,22 +24,12 @@ from aigw.tasks.catalog_index import LoadedCollection
 from aigw.tasks.intent import INTENT_SCHEMA, INTENT_TEMPLATE, Intent, intent_from_answer, intent_variables
 from aigw.tasks.llm_ranking import EXPLAIN, RERANK, explanations, reranked, shown
 from aigw.tasks.llm_step import JsonStep, StepFailed, ask_json
-from aigw.tasks.recommend import RecommendRequest
-from aigw.tasks.search import CatalogTasks, SearchOutcome, SearchRequest
+from aigw.tasks.requests import IntelligentRequest, RecommendRequest, SearchRequest
+from aigw.tasks.search import CatalogTasks, SearchOutcome
 
 INTENT = JsonStep(INTENT_TEMPLATE, INTENT_SCHEMA, max_tokens=400)
 INTENT_SHARE = 0.5  # of the deadline the intent step may take (the search and a rerank need the rest)
 RERANK_RESERVE_S = 0.05  # kept after a rerank to build the answer
-
-
-@dataclass(frozen=True, slots=True)
-class IntelligentRequest:
-    collection: str
-    query: str
-    k: int = 10
-    filters: Mapping[str, Any] = field(default_factory=dict)
-    rerank: bool = False
-    locale: str = "en"
 
 
 class AssistedTasks:

@@ -10,9 +10,7 @@ so `diversity=0` is plain similarity and higher values spread the answer over di
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -20,21 +18,11 @@ from aigw.catalog.item import Hit
 from aigw.fallbacks.cancellation import Cancellation
 from aigw.fallbacks.fuzzy import words
 from aigw.tasks.catalog_index import LoadedCollection
+from aigw.tasks.requests import RecommendRequest
 from aigw.tasks.vector_store import VectorSearch
 
 QUERY_WORDS = 60  # words of the given items' texts the fuzzy path searches with
 POOL_FACTOR = 5  # candidates considered per item answered
-
-
-@dataclass(frozen=True, slots=True)
-class RecommendRequest:
-    collection: str
-    item_ids: tuple[str, ...]
-    k: int = 10
-    filters: Mapping[str, Any] = field(default_factory=dict)
-    diversity: float = 0.3
-    explain: bool = False  # the LLM says why each item is recommended (tasks.assisted)
-    locale: str = "en"  # of the explanations
 
 
 async def by_vectors(index: VectorSearch, request: RecommendRequest) -> list[Hit]:

@@ -19,7 +19,7 @@ passes (`fallbacks.cancellation`): a search that ran out of time does not keep a
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +36,8 @@ from aigw.tasks.catalog_index import CatalogIndexes, LoadedCollection
 from aigw.tasks.chain import PathSkipped, run_chain
 from aigw.tasks.llm_step import skip_reason
 from aigw.tasks.provider_vectors import ProviderVectors
-from aigw.tasks.recommend import RecommendRequest, by_vectors, by_words
+from aigw.tasks.recommend import by_vectors, by_words
+from aigw.tasks.requests import RecommendRequest, SearchRequest
 from aigw.tasks.vector_store import VectorSearch
 from aigw.tasks.workers import TaskWorkers
 from aigw.types import AIResponse, CallInfo, EmbeddingRequest, TaskKind
@@ -45,20 +46,6 @@ from aigw.types import AIResponse, CallInfo, EmbeddingRequest, TaskKind
 # global budgets only, never a key's rate limits or budgets.
 INDEXER = Caller("system:catalog-index", is_admin=True)
 PATHS = ("provider", "local_embeddings", "fuzzy")
-
-
-@dataclass(frozen=True, slots=True)
-class SearchRequest:
-    collection: str
-    query: str
-    k: int = 10
-    filters: Mapping[str, Any] = field(default_factory=dict)
-    alternatives: tuple[str, ...] = ()  # other wordings of the query (an intent's synonyms)
-
-    @property
-    def expanded(self) -> str:
-        """The query with its alternatives, as the vector paths embed it."""
-        return f"{self.query} ({', '.join(self.alternatives)})" if self.alternatives else self.query
 
 
 ALTERNATIVE_WEIGHT = 0.9  # a match on an alternative wording counts a little less than on the query
