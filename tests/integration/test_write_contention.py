@@ -149,7 +149,13 @@ async def test_two_workers_write_spend_and_traces_to_one_database_without_losing
     expected = WORKERS * REQUESTS
     summary = json.dumps(
         [
-            {"rate": round(r["rate"]), "busy_retries": r["busy_retries"], **r["stats"], "warnings": r["warnings"][:3]}
+            {
+                "rate": round(r["rate"]),
+                "busy_retries": r["busy_retries"],
+                "spooled": r["spooled"],
+                **r["stats"],
+                "warnings": r["warnings"][:3],
+            }
             for r in results
         ]
     )
