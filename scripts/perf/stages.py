@@ -1,8 +1,9 @@
 """Where a worker's CPU goes, per pipeline stage, from py-spy's collapsed stacks (`--format raw`).
 
-Each sample is given to one stage: the innermost frame that a specific rule names (our modules and
-the libraries each stage calls: pydantic for the body, aiohttp for the upstream, prometheus_client
-for metrics...), else the innermost frame a generic rule names (uvicorn, starlette, asyncio).
+Each sample is given to one stage: the innermost frame that a rule names (our modules, and the
+libraries only one stage uses: aiohttp for the upstream, prometheus_client for metrics, uvicorn and
+Starlette for the HTTP server...). Samples in general-purpose code (json, pydantic, asyncio) go to
+the stage that called it; what no stage called is the event loop's.
 A stage's share of the samples times the measured CPU per call is its cost in µs per call.
 
 Usage: .venv/bin/python scripts/perf/stages.py STACKS.txt [--cpu-us N]
@@ -16,9 +17,11 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-# (stage, pattern on "function (file:line)"); specific rules, most specific first within a frame.
-SPECIFIC: tuple[tuple[str, str], ...] = (
-    ("access log", r"aigw/observability/logging\.py|\(logging/__init__\.py|aigw/observability/redact\.py"),
+# (stage, pattern on "function (file:line)"). A sample goes to the innermost frame that a rule names;
+# general-purpose libraries (json, pydantic, asyncio) name no stage, so their time goes to the
+# stage that called them, and the event loop gets only what no stage called.
+RULES: tuple[tuple[str, str], ...] = (
+    ("access log", r"aigw/observability/(logging|redact)\.py|\(logging/"),
     ("metrics", r"\(prometheus_client/|aigw/observability/metrics\.py"),
     ("traces", r"aigw/observability/(tracing|otel|propagation)\.py|aigw/store/traces/|aigw/telemetry\.py"),
     ("PII", r"aigw/context/pii/|\(phonenumbers/|\(stdnum/"),
@@ -33,36 +36,33 @@ SPECIFIC: tuple[tuple[str, str], ...] = (
         r"aigw/providers/|aigw/client\.py|aigw/breaker\.py|aigw/retry\.py|\(aiohttp/|\(yarl/|\(multidict/",
     ),
     ("response build (normalize, headers)", r"aigw/normalize/|aigw/api/openai\.py|aigw/ingress/"),
-    ("JSON parse and validation", r"aigw/api/(json_body|bodies)\.py|\(pydantic/|pydantic_core|\(json/"),
+    ("JSON parse and validation", r"aigw/api/(json_body|bodies)\.py"),
     ("edge guard", r"aigw/api/(edge|client_address)\.py"),
-    ("request middleware", r"aigw/api/(middleware|fastpath|gateway_route|errors|deps)\.py"),
+    ("request middleware (ids, log fields, trace)", r"aigw/api/(middleware|fastpath|gateway_route|errors|deps)\.py"),
     ("orchestrator glue", r"aigw/orchestrator\.py|aigw/orchestration/|aigw/gateway\.py|aigw/types\.py"),
-)
-GENERIC: tuple[tuple[str, str], ...] = (
     ("HTTP server (uvicorn, httptools) and ASGI", r"\(uvicorn/|\(starlette/|\(fastapi/|httptools"),
-    ("event loop (asyncio, uvloop)", r"\(asyncio/|uvloop|\(selectors\.py"),
 )
+EVENT_LOOP = "event loop (asyncio, uvloop: callbacks, polling, socket I/O)"
 # A thread blocked in a C call can be sampled as active (py-spy's idle test fails in some VMs):
 # samples whose innermost frame is one of these waits are idle, not CPU, and are left out.
 IDLE = re.compile(
     r"^_worker \(concurrent/futures/thread\.py:81\)|^_connection_worker_thread \(aiosqlite/core\.py:59\)"
-    r"|^wait \(threading\.py|^get \(queue\.py|^select \(selectors\.py"
+    r"|^(\w+\.)?wait \(threading\.py|^(\w+\.)?get \(queue\.py|^(\w+\.)?select \(selectors\.py"
 )
 IDLE_STAGE = "idle (blocked threads, left out)"
-COMPILED = [(stage, re.compile(p)) for stage, p in SPECIFIC], [(stage, re.compile(p)) for stage, p in GENERIC]
+COMPILED = [(stage, re.compile(p)) for stage, p in RULES]
 
 
 def stage_of(frames: list[str]) -> str:
     if IDLE.search(frames[-1]):
         return IDLE_STAGE
-    if frames[-1].startswith("Runner.run (asyncio/runners.py"):
-        return "event loop (uvloop C: polling, socket I/O)"
-    for rules in COMPILED:
-        for frame in reversed(frames):  # innermost first
-            for stage, pattern in rules:
-                if pattern.search(frame):
-                    return stage
-    return "other"
+    # Frames outside the event loop (uvicorn.run, asyncio.run) hold every sample: not a stage.
+    starts = [i for i, frame in enumerate(frames) if frame.startswith("Runner.run (asyncio/runners.py")]
+    for frame in reversed(frames[starts[-1] + 1 :] if starts else frames):  # innermost first
+        for stage, pattern in COMPILED:
+            if pattern.search(frame):
+                return stage
+    return EVENT_LOOP
 
 
 def read_stacks(lines: Iterable[str]) -> collections.Counter[str]:
