@@ -81,7 +81,16 @@ def create_app(gateway: Gateway, logs: LogSystem | None = None) -> FastAPI:
         finally:
             await gateway.close()
 
-    app = GatewayApp(title="aigw", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app = GatewayApp(
+        title="aigw",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        # The gateway exports its own spans (observability.otel, GenAI conventions). FastAPI's native
+        # telemetry would look up the global OpenTelemetry providers on every request (~10 us of CPU).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.state.gateway = gateway
     gateway.secret_sink = logs.redactor.add_secret
     master = settings.master_key

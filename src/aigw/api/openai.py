@@ -13,6 +13,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from aigw.api.bodies import MAX_NAME_CHARS, chat_request, embedding_request, read_json
+from aigw.api.coalesce import coalesce
 from aigw.api.middleware import RequestState, request_state
 from aigw.cache import CacheControl
 from aigw.errors import GatewayError, NotFoundError, ProviderError, gateway_error_from
@@ -55,7 +56,9 @@ async def chat_completions(request: Request) -> Response:
     headers = answer_headers(state.info)
     if isinstance(result, ChatStream):
         return StreamingResponse(
-            _sse(result, chat, state), media_type="text/event-stream", headers={**_SSE_HEADERS, **headers}
+            coalesce(_sse(result, chat, state)),
+            media_type="text/event-stream",
+            headers={**_SSE_HEADERS, **headers},
         )
     return _json(result, headers, state)
 
