@@ -26,6 +26,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Scope
 
+from aigw.api.coalesce import coalesce
 from aigw.api.middleware import RequestState
 from aigw.api.openai import admit_call, note_request, stream_error
 from aigw.context.tokens import count_chat, is_exact
@@ -53,7 +54,7 @@ async def messages(request: Request) -> Response:
     result = await gateway.orchestrator.chat(chat, caller, state.trace, state.info)
     headers = answer_headers(state.info)
     if isinstance(result, ChatStream):
-        events = _events(result, chat, state)
+        events = coalesce(_events(result, chat, state))
         return StreamingResponse(events, media_type="text/event-stream", headers={**_SSE_HEADERS, **headers})
     with state.trace.span("response"):
         answer = orjson.dumps(message_from_completion(result.body))
