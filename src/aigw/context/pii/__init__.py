@@ -12,8 +12,13 @@ fail-safe masks more, never less.
 Detected (structured data, validated, not just pattern-matched):
 
 * EMAIL — addresses (`git@host` SSH remotes excepted);
-* PHONE — international (`+…`, `00…`) and national numbers checked with libphonenumber against
-  `DEFAULT_REGIONS` (see `phones` for the exact rules; bare digit runs need a phone word nearby);
+* PHONE — by shape, valid by the numbering plan or not (`+` and 7-15 digits, `00…` with separators,
+  an area code in parentheses, a trunk `0` with separators or 9-12 digits, digit groups a phone has),
+  by a phone word nearby in ten languages or a table column headed "Phone" (then any 7-15 digit
+  run), else valid in one of `DEFAULT_REGIONS` (libphonenumber). An identifier's word right before
+  ("order", "Rechnung", "pedido" …), a currency after, a date or time inside veto it (`phones`,
+  `phone_shapes`, `phone_context`). Bare digit runs with no `0`, `+`, separator or phone word are
+  left alone: they are order and account numbers as often;
 * CARD — 13-19 digits (12 for Maestro), spaces or dashes allowed, card-network first digit, Luhn;
 * IBAN — country format and mod-97 checksum (python-stdnum);
 * SSN — US, `123-45-6789` or `123 45 6789`, area not 000/666/9xx, group not 00, serial not 0000;

@@ -19,22 +19,36 @@ from stdnum.us import ssn as stdnum_ssn
 
 from aigw.context.pii.budget import WINDOW
 from aigw.context.pii.findings import PIIType
-from aigw.context.pii.phones import MIN_DIGITS, PhoneRules, has_phone_context, split_extension
+from aigw.context.pii.phone_context import named_as_identifier
+from aigw.context.pii.phones import MIN_DIGITS, PhoneRules, split_extension
 
 _SSN_SHAPE = re.compile(r"\d{3}([- ])\d{2}\1\d{4}")
 _CARD_SHAPE = re.compile(r"\d+(?:([ -])\d+(?:\1\d+)*)?")
 # 2024-11-25, 2024/1/5, 25/11/2024, 11.25.2024, 25-11-24: never a phone number.
-_DATE = re.compile(r"\d{4}([./-])\d{1,2}\1\d{1,2}|\d{1,2}([./-])\d{1,2}\2(?:\d{4}|\d{2})")
+_DATE = re.compile(r"(\d{4})([./-])(\d{1,2})\2(\d{1,2})|(\d{1,2})([./-])(\d{1,2})\6(?:\d{4}|\d{2})")
 _SPACED_TOKEN = re.compile(r"\S+")
 _MAESTRO_12 = ("50", "56", "57", "58", "6")  # 12-digit Maestro cards; every other card has 13-19 digits
 # First digits of the card networks by number length: 13 Visa; 14 Diners; 15 Amex, JCB, UATP; 16 Visa,
 # Mastercard, Discover, JCB, UnionPay, Mir, Maestro; 17-19 Visa, Maestro, UnionPay, Mir. Snowflake IDs
 # and millisecond timestamps (starting with 1) are left alone.
 _CARD_FIRST_DIGITS = {13: "4", 14: "3", 15: "123", 16: "23456", 17: "23456", 18: "23456", 19: "23456"}
+_DINERS_14 = ("300", "301", "302", "303", "304", "305", "309", "36", "38", "39")  # the 14-digit cards
 MAX_SPLIT_TOKENS = 8
 _NUMBER_START = frozenset("+(0123456789")
 
 _Span = tuple[PIIType, int, int]
+
+
+def is_date(value: str) -> bool:
+    """A date: `2024-11-25`, `2024/1/5`, `25/11/2024`, `11.25.2024`, `25-11-24`, with a month and day
+    that can be one (`68-06-61`, a phone number's last groups, is not)."""
+    match = _DATE.fullmatch(value)
+    if match is None:
+        return False
+    if match.group(1) is not None:
+        return 1 <= int(match.group(3)) <= 12 and 1 <= int(match.group(4)) <= 31
+    first, second = int(match.group(5)), int(match.group(7))
+    return 1 <= min(first, second) <= 12 and max(first, second) <= 31
 
 
 def is_card(number: str) -> bool:
@@ -42,7 +56,9 @@ def is_card(number: str) -> bool:
     digits = number.replace(" ", "").replace("-", "")
     if not digits.isdigit():
         return False
-    if 13 <= len(digits) <= 19:
+    if len(digits) == 14:
+        plausible = digits.startswith(_DINERS_14)
+    elif 13 <= len(digits) <= 19:
         plausible = digits[0] in _CARD_FIRST_DIGITS[len(digits)]
     else:
         plausible = len(digits) == 12 and digits.startswith(_MAESTRO_12)
@@ -58,22 +74,39 @@ def number_kind(
     candidate: str, text: str, start: int, phones: PhoneRules, *, cards: bool = True, phone: bool = True
 ) -> PIIType | None:
     """What a run of digits is: SSN, CARD or PHONE (in that order), or None for dates and the rest."""
-    if _DATE.fullmatch(split_extension(candidate)):
+    if is_date(split_extension(candidate)):
         return None
     if _SSN_SHAPE.fullmatch(candidate):
         # shaped like an SSN: never a phone number
         return PIIType.SSN if phone and is_ssn(candidate) else None
-    if cards and _CARD_SHAPE.fullmatch(candidate) and is_card(candidate):
+    # 12 and 14 digits (Maestro, Diners) are the lengths of many tracking and account numbers too
+    if (
+        cards
+        and _CARD_SHAPE.fullmatch(candidate)
+        and is_card(candidate)
+        and (sum(map(str.isdigit, candidate)) > 14 or not named_as_identifier(text, start))
+    ):
         return PIIType.CARD
-    if not phone:
+    if not phone or _holds_date_or_time(candidate, text, start + len(candidate)):
         return None
-    bare_allowed = candidate.isdigit() and has_phone_context(text, start, start + len(candidate))
-    return PIIType.PHONE if phones.is_phone(candidate, bare_allowed) else None
+    return PIIType.PHONE if phones.is_phone(candidate, text, start) else None
+
+
+def _holds_date_or_time(candidate: str, text: str, end: int) -> bool:
+    """`2024-11-25 14` of `2024-11-25 14:30`: a date among its parts, or an hour at its end."""
+    if text.startswith(":", end) and text[end + 1 : end + 2].isdigit():
+        return True
+    parts = candidate.split()
+    if len(parts) < 2:
+        return False
+    # a date with its century anywhere; `24-02-84` only first (last, it is how phone numbers end)
+    return is_date(parts[0]) or any(is_date(part) and len(part) >= 10 for part in parts[1:])
 
 
 def number_findings(text: str, start: int, end: int, phones: PhoneRules) -> list[_Span]:
     """Findings in a digit run; when the whole run is nothing, its space-separated parts are tried."""
     start, end = _balance_parentheses(text, start, end)
+    phones.begin_run(start, end)
     if not phones.budget.spend(WINDOW):
         return _whole_run_as_phone(text, start, end)
     kind = number_kind(text[start:end], text, start, phones)
@@ -93,7 +126,7 @@ def _whole_run_as_phone(text: str, start: int, end: int) -> list[_Span]:
     number with its country code) might have held one, so it is masked whole; a date never. The
     checks that cost next to nothing (SSN and card shapes, Luhn) still name the type."""
     run = text[start:end]
-    if sum(map(str.isdigit, run)) < MIN_DIGITS or _DATE.fullmatch(run):
+    if sum(map(str.isdigit, run)) < MIN_DIGITS or is_date(run):
         return []
     if _SSN_SHAPE.fullmatch(run) and is_ssn(run):
         return [(PIIType.SSN, start, end)]

@@ -54,10 +54,13 @@ def _iban_checksum_ok(compact: str) -> bool:
 
 
 def is_ipv4(text: str, start: int, end: int) -> bool:
-    """A valid dotted quad, except right after the word "version"/"v" (documented in the package)."""
+    """A valid dotted quad, except right after the word "version"/"v" (documented in the package), and
+    except the unspecified and broadcast addresses (`0.0.0.0`, `255.255.255.255`: nobody's)."""
     try:
-        ipaddress.IPv4Address(text[start:end])
+        address = ipaddress.IPv4Address(text[start:end])
     except ValueError:
+        return False
+    if address.is_unspecified or int(address) == 0xFFFFFFFF:
         return False
     return _VERSION_BEFORE.search(text, max(0, start - 10), start) is None
 
