@@ -63,7 +63,8 @@ def _separated_like_a_phone(written: str, groups: list[str], digits: int) -> boo
     if not 8 <= digits <= 13 or not 2 <= len(groups[0]) <= 5:
         return False
     if len(groups) == 2:  # not a decimal (`48.858370`) nor a year and a sequence (`2024/000123`)
-        return "." not in written and "/" not in written and 5 <= len(groups[1]) <= 8
+        year_slash = "/" in written and len(groups[0]) == 4 and groups[0].startswith(("19", "20"))
+        return "." not in written and not year_slash and 5 <= len(groups[1]) <= 8
     if any(not 2 <= len(g) <= 5 for g in groups[1:]) or _THOUSANDS.fullmatch(written):
         return False
     return not (digits >= 12 and all(len(g) == 4 for g in groups))
@@ -71,10 +72,12 @@ def _separated_like_a_phone(written: str, groups: list[str], digits: int) -> boo
 
 def grouped_like_a_phone(written: str) -> bool:
     """Digit groups a phone number may have, whatever comes first: no one-digit group after the first
-    (ISBNs `0-7654-6507-8`), and not an amount's thousands (`3 660 993`, `12.345.678`)."""
+    (ISBNs `0-7654-6507-8`), not a decimal, not an amount's thousands (`3 660 993`, `12.345.678`)."""
     groups = _GROUP.findall(written)
     if len(groups) == 1:
         return True
+    if len(groups) == 2 and "." in written:
+        return False  # a decimal: `2.294481`
     # one digit at the end is an extension (`030 - 901 820 0`) unless the first group has one too (ISBN)
     inner = groups[1:-1] if len(groups) > 2 and len(groups[0]) > 1 else groups[1:]
     if any(len(g) < 2 for g in inner):
