@@ -545,6 +545,13 @@ def _known(queries: Sequence[LabelledQuery], ids: set[str]) -> tuple[list[Labell
     return kept, len(queries) - len(kept), unknown
 
 
+def _pii_section(path: Path) -> str:
+    """The PII summary `scripts/evaluate_pii.py --write-docs` keeps at the end of the file, carried over."""
+    start = "<!-- pii-evaluation:start"
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    return "\n" + old[old.index(start) :] if start in old else ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--catalog", type=Path, default=DEMO / "catalog.jsonl", help="items, JSON Lines")
@@ -586,7 +593,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     texts = {i.id: i.text for i in items}
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(report(info, summary, queries, results, texts), encoding="utf-8")
+    args.output.write_text(report(info, summary, queries, results, texts) + _pii_section(args.output), encoding="utf-8")
     log(f"wrote {_shown(args.output)} in {time.perf_counter() - started:.1f} s")
     print(json.dumps({"k": args.k, "local_embeddings": paths.local_note, "seconds": round(info.seconds, 1), **summary}))
     return 0

@@ -14,7 +14,7 @@ import string
 
 from faker import Faker
 
-from .corpus import LOCALES, Doc, language
+from .corpus import LOCALES, SINCE, UNTIL, Doc, language
 
 _SENTENCES: dict[str, tuple[str, ...]] = {
     "en": (
@@ -113,7 +113,7 @@ def _tracking(rng: random.Random) -> str:
 
 
 def _values(fake: Faker, lang: str, rng: random.Random) -> dict[str, str]:
-    when = fake.date_time_between(start_date="-3y", end_date="+1y")
+    when = fake.date_time_between(start_date=SINCE, end_date=UNTIL)
     euro = lang in _EURO
     amount = rng.randrange(100, 10**7)
     cents = rng.randrange(100)

@@ -7,6 +7,7 @@ because the text is built piece by piece, never searched for afterwards.
 
 from __future__ import annotations
 
+import datetime
 import random
 import re
 from collections.abc import Callable
@@ -17,6 +18,10 @@ import yaml
 from faker import Faker
 
 from . import templates, values
+
+# Fixed bounds, not "-2y": a rerun next year must draw the same corpus.
+SINCE = datetime.datetime(2023, 1, 1)
+UNTIL = datetime.datetime(2027, 1, 1)
 
 LOCALES: tuple[str, ...] = tuple(values.COUNTRY_CODES)
 DEV_SEEDS: tuple[int, ...] = (11, 12, 13)
@@ -74,7 +79,7 @@ class _Filler:
 
     def plain(self, slot: str) -> str:
         rng, fake = self.rng, self.fake
-        when = fake.date_time_between(start_date="-2y", end_date="+1y")
+        when = fake.date_time_between(start_date=SINCE, end_date=UNTIL)
         plain: dict[str, Callable[[], str]] = {
             "order": lambda: rng.choice((f"{rng.randrange(10**5, 10**8)}", f"#{rng.randrange(10**4, 10**6)}")),
             "small": lambda: str(rng.randrange(2, 40)),

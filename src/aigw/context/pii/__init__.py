@@ -1,7 +1,8 @@
 """PII detection and masking for outgoing requests: pure Python, no I/O.
 
-Speed: about 0.11 ms per KiB of prompt text (p50; p95 about 0.15 at 4 KiB, `benchmark()`); plain
-prose without numbers about 0.04. The cost per KiB is bounded for any input, not just typical
+Speed: about 0.11 ms per KiB of prompt text (p50; p95 about 0.16-0.17 at 4 KiB, `benchmark()`, 0.14-0.15
+before the phone shapes and words); plain prose without numbers about 0.04; contact data dense in
+numbers (`make eval-pii`) about 0.37 (p95 0.6). The cost per KiB is bounded for any input, not just typical
 text: every pattern is bounded and linear, the scanner proposes a candidate only where a kind can
 match, and judging runs of digits (windows, libphonenumber) is paid from a per-request
 `WorkBudget` (`budget`). The adversarial shapes of `tests/unit/test_pii_worst_case.py` (`1.5 1.5 …`,
