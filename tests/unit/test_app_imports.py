@@ -69,20 +69,7 @@ def test_importing_the_app_loads_no_optional_feature(tmp_path: Path) -> None:
     assert found & set(OPTIONAL) == set()
 
 
-@pytest.mark.parametrize(
-    "module",
-    [
-        pytest.param(
-            m,
-            marks=pytest.mark.xfail(
-                strict=True, reason="src/aigw/providers/gemini_answer.py imports numpy at the top (one np.asarray)"
-            ),
-        )
-        if m == "numpy"
-        else m
-        for m in OPTIONAL
-    ],
-)
+@pytest.mark.parametrize("module", OPTIONAL)
 def test_a_built_app_has_not_loaded(module: str, after_building_the_app: set[str]) -> None:
     assert module not in after_building_the_app
 

@@ -52,7 +52,8 @@ def test_entities_merge_below_structured_findings(fake_entities: list[tuple[str,
     found = detect(_TEXT, entities=frozenset({"PERSON", "ADDRESS"}))
     assert [(f.type, f.value) for f in found] == [
         (PIIType.PERSON, "Anna Schmidt"),
-        (PIIType.PHONE, "+49 30 901820"),  # the address overlapping it gave way
+        (PIIType.ADDRESS, "Hauptstraße 5, 10115 Berlin, on"),  # clipped where it ran over the phone, not dropped
+        (PIIType.PHONE, "+49 30 901820"),
         (PIIType.EMAIL, "anna@example.de"),
     ]
     assert fake_entities == [(_TEXT, frozenset({"PERSON", "ADDRESS"}))]
@@ -71,12 +72,31 @@ def test_merge_below_keeps_every_upper_finding_and_prefers_longer_lower_ones() -
     lower = [
         Finding(PIIType.PERSON, 0, 5, "a" * 5),
         Finding(PIIType.ADDRESS, 0, 8, "b" * 8),  # longer: wins over the person at 0-5
-        Finding(PIIType.ADDRESS, 15, 30, "c" * 15),  # overlaps the phone: dropped
-        Finding(PIIType.PERSON, 20, 25, "d" * 5),  # touches the phone's end: kept
+        Finding(PIIType.ADDRESS, 15, 30, "c" * 15),  # overlaps the phone: clipped to 20-30
+        Finding(PIIType.PERSON, 20, 25, "d" * 5),  # inside the clipped address: nothing left of it
     ]
     merged = merge_below(upper, lower)
-    assert [(f.type, f.start, f.end) for f in merged] == [
-        (PIIType.ADDRESS, 0, 8),
-        (PIIType.PHONE, 10, 20),
-        (PIIType.PERSON, 20, 25),
+    assert [(f.type, f.start, f.end, f.value) for f in merged] == [
+        (PIIType.ADDRESS, 0, 8, "b" * 8),
+        (PIIType.PHONE, 10, 20, "x" * 10),
+        (PIIType.ADDRESS, 20, 30, "c" * 10),
     ]
+
+
+def test_a_lower_finding_around_upper_ones_keeps_every_uncovered_piece_trimmed() -> None:
+    text = "Flat 3, +44 20 7946 0018, 221B Baker Street, x@y.uk, London NW1"
+    phone = text.index("+44")
+    mail = text.index("x@y.uk")
+    upper = [
+        Finding(PIIType.PHONE, phone, phone + 16, text[phone : phone + 16]),
+        Finding(PIIType.EMAIL, mail, mail + 6, text[mail : mail + 6]),
+    ]
+    merged = merge_below(upper, [Finding(PIIType.ADDRESS, 0, len(text), text)])
+    assert [(f.type, f.value) for f in merged] == [
+        (PIIType.ADDRESS, "Flat 3"),
+        (PIIType.PHONE, "+44 20 7946 0018"),
+        (PIIType.ADDRESS, "221B Baker Street"),
+        (PIIType.EMAIL, "x@y.uk"),
+        (PIIType.ADDRESS, "London NW1"),
+    ]
+    assert all(text[f.start : f.end] == f.value for f in merged)

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import base64
 import secrets
+import struct
 from typing import Any
 
-import numpy as np
 import orjson
 
 from aigw.errors import ProviderResponseError, ProviderStatusError
@@ -196,7 +196,7 @@ def embeddings(vectors: list[Any], model: str, prompt_tokens: int | None, encodi
     for index, values in enumerate(vectors):
         embedding: Any = values
         if encoding == "base64":
-            embedding = base64.b64encode(np.asarray(values, dtype="<f4").tobytes()).decode()
+            embedding = base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode()
         data.append({"object": "embedding", "index": index, "embedding": embedding})
     body: dict[str, Any] = {"object": "list", "data": data, "model": model}
     if prompt_tokens is not None:

@@ -127,14 +127,36 @@ class PIIDetector:
 
 
 def merge_below(kept: list[Finding], lower: list[Finding]) -> list[Finding]:
-    """`kept` (in text order, not overlapping) plus the findings of `lower` that overlap nothing kept,
-    the longer first, then the earlier: `lower` never displaces a finding of `kept`."""
+    """`kept` (in text order, not overlapping) plus the findings of `lower`, the longer first, then the
+    earlier, each clipped to the parts no finding already taken covers: `lower` never displaces a finding
+    of `kept`, and an address holding a phone number is still masked around it, never dropped whole."""
     out = list(kept)
     for finding in sorted(lower, key=lambda f: (f.start - f.end, f.start)):
-        at = bisect.bisect_left(out, finding.start, key=lambda f: f.start)
-        if (at == 0 or out[at - 1].end <= finding.start) and (at == len(out) or finding.end <= out[at].start):
-            out.insert(at, finding)
+        for start, end in _uncovered(out, finding.start, finding.end):
+            piece = finding.value[start - finding.start : end - finding.start]
+            left = len(piece) - len(piece.lstrip(_EDGE))
+            piece = piece.strip(_EDGE)
+            if piece:
+                at = bisect.bisect_left(out, start + left, key=lambda f: f.start)
+                out.insert(at, Finding(finding.type, start + left, start + left + len(piece), piece))
     return out
+
+
+_EDGE = " \t\r\n,;:.-/()[]"  # what a clipped piece loses at its ends: separators, never PII
+
+
+def _uncovered(taken: list[Finding], start: int, end: int) -> list[tuple[int, int]]:
+    """The parts of [start, end) that no finding of `taken` (in text order, not overlapping) covers."""
+    at = bisect.bisect_right(taken, start, key=lambda f: f.end)  # the first finding ending after `start`
+    parts: list[tuple[int, int]] = []
+    while at < len(taken) and taken[at].start < end:
+        if taken[at].start > start:
+            parts.append((start, taken[at].start))
+        start = max(start, taken[at].end)
+        at += 1
+    if start < end:
+        parts.append((start, end))
+    return parts
 
 
 @functools.cache
