@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from benchlib.pii_scan import benchmark  # noqa: E402
 from pii_eval import report  # noqa: E402
 from pii_eval.clean import clean_docs  # noqa: E402
 from pii_eval.corpus import (  # noqa: E402
@@ -42,7 +43,7 @@ from pii_eval.corpus import (  # noqa: E402
 from pii_eval.heldout_phones import heldout_phone_docs  # noqa: E402
 from pii_eval.scoring import chunks, cost_per_kib, false_positives, score  # noqa: E402
 
-from aigw.context.pii import Masker, PIIDetector, benchmark  # noqa: E402
+from aigw.context.pii import Masker, PIIDetector  # noqa: E402
 from aigw.context.pii.budget import WorkBudget  # noqa: E402
 
 OUTPUT = ROOT / "bench-results" / "evaluation-pii.md"

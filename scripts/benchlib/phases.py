@@ -12,9 +12,9 @@ PII_PROMPT_KIB, PII_ROUNDS = 4, 300
 
 
 def pii_phase() -> Result:
-    """Time PII scanning and masking (`aigw.context.pii.benchmark`) in a fresh process."""
+    """Time PII scanning and masking (`benchlib.pii_scan.benchmark`) in a fresh process."""
     code = (
-        "import json; from aigw.context.pii import benchmark; "
+        f"import json, sys; sys.path.insert(0, {str(REPO / 'scripts')!r}); from benchlib.pii_scan import benchmark; "
         f"print(json.dumps(benchmark({PII_PROMPT_KIB}, {PII_ROUNDS})))"
     )
     result = run_json([str(venv_python()), "-c", code], "PII benchmark", timeout=300)

@@ -230,7 +230,8 @@ def render(results: dict[str, Any], info: dict[str, str], limit: int) -> tuple[s
         "",
         "## Cost",
         "",
-        f"`aigw.context.pii.benchmark()` (what `make bench` reports): `Masker().mask` on {bench['rounds']} prompts of "
+        "`benchlib.pii_scan.benchmark()` in `scripts/` (what `make bench` reports): "
+        f"`Masker().mask` on {bench['rounds']} prompts of "
         f"{bench['kib']} KiB (prose with about two PII values per KiB), CPU time: p50 {bench['p50_ms_per_kib']:.3f}, "
         f"p95 {bench['p95_ms_per_kib']:.3f}, max {bench['max_ms_per_kib']:.3f} ms/KiB.",
         "",

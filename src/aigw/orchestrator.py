@@ -150,6 +150,7 @@ class Orchestrator:
         limits_first = not within_task and costly_to_prepare(request)
         if limits_first:
             info.headers.update(await self._admit_limits(caller, request, trace))
+        await self.preparation.ready(caller)
         prepared = self.preparation.prepare(request, caller, trace, info)
         request = prepared.request
         note_prompt(request, info)

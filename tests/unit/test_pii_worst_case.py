@@ -13,15 +13,20 @@ from __future__ import annotations
 
 import random
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import phonenumbers
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+from benchlib.pii_scan import prompt_text
+
 from aigw.context.pii import Masker, PIIDetector, PIIType, detect
-from aigw.context.pii.bench import prompt_text
 from aigw.context.pii.budget import WorkBudget
 from aigw.context.pii.phone_metadata import digits_of, may_be_valid_international, may_be_valid_national
 from aigw.context.pii.phones import DEFAULT_REGIONS

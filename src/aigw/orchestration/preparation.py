@@ -9,13 +9,14 @@ counting); a Redis admission costs ~150 us of CPU. Up to 4 KiB, preparing first 
 one round trip) costs a refused caller about what a second round trip would cost everyone.
 
 Names and addresses (`pii_entities` with PERSON or ADDRESS, from the key or the policy) may need a
-named-entity model: it is loaded in a thread as soon as the policy at start-up, or the first
-request that wants it, asks (`_warm_entities`); a request arriving while it loads waits for it
-once, rather than letting names through.
+named-entity model: it is loaded in a thread as soon as the policy at start-up asks, or by the first
+request that wants it (`ready`); a request arriving while it loads awaits it off the event loop
+rather than letting names through, and the worker's other requests go on meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Callable, Iterable
@@ -51,8 +52,20 @@ class Preparation:
         self._policy = policy
         self.metrics = metrics
         self._templates_from: tuple[Any, Any] = ({}, {})  # the configuration the templates were built from
-        self._entities_warm = False
-        self._entity_types(policy().pii_entities)
+        self._entities_ready = False
+        if wants_entities(_types(tuple(policy().pii_entities))):
+            from aigw.context.pii.entities import warm_up  # only where names are asked for
+
+            warm_up()
+
+    async def ready(self, caller: Caller) -> None:
+        """Returns once what this caller's PII policy needs is loaded: the named-entity model, loaded in a
+        thread the first time names are asked for (never on the event loop)."""
+        if self._entities_ready:
+            return
+        if wants_entities(self._entity_types(caller.key.settings if caller.key is not None else {}, self._policy())):
+            await asyncio.to_thread(_load_entities)
+            self._entities_ready = True
 
     def prepare(self, request: AIRequest, caller: Caller, trace: Trace, info: CallInfo) -> PreparedRequest:
         """Template, PII policy and token budget, as the key or the policy says."""
@@ -67,7 +80,7 @@ class Preparation:
             request,
             ContextPolicy(
                 pii_mode=_PII_MODES[settings.get("pii_mode") or policy.pii_mode],
-                pii_entities=self._entity_types(settings.get("pii_entities") or policy.pii_entities),
+                pii_entities=self._entity_types(settings, policy),
                 max_prompt_tokens=settings.get("max_prompt_tokens") or policy.max_prompt_tokens,
                 overflow=settings.get("prompt_overflow") or policy.prompt_overflow,
             ),
@@ -80,14 +93,10 @@ class Preparation:
             info.headers[TRIMMED_HEADER] = str(prepared.trimmed_messages)
         return prepared
 
-    def _entity_types(self, names: Iterable[str]) -> frozenset[str]:
-        types = _types(tuple(names))
-        if not self._entities_warm and wants_entities(types):
-            self._entities_warm = True
-            from aigw.context.pii.entities import warm_up  # only where names are asked for
-
-            warm_up()
-        return types
+    @staticmethod
+    def _entity_types(settings: dict[str, Any], policy: PolicyConfig) -> frozenset[str]:
+        names: Iterable[str] = settings.get("pii_entities") or policy.pii_entities
+        return _types(tuple(names))
 
     def _reload_templates(self, policy: PolicyConfig) -> None:
         self._templates_from = (policy.prompt_templates, policy.template_versions)
@@ -95,6 +104,12 @@ class Preparation:
             self.context.templates.replace(policy.prompt_templates, policy.template_versions)
         except TemplateError as exc:
             log.error("prompt templates in the configuration are invalid; keeping the previous ones: %s", exc)
+
+
+def _load_entities() -> None:
+    from aigw.context.pii.entities import MODEL
+
+    MODEL.load()
 
 
 @functools.lru_cache(maxsize=256)

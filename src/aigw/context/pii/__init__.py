@@ -1,7 +1,8 @@
 """PII detection and masking for outgoing requests: pure Python, no I/O.
 
-Speed: about 0.11 ms per KiB of prompt text (p50; p95 about 0.16-0.17 at 4 KiB, `benchmark()`, 0.14-0.15
-before the phone shapes and words); plain prose without numbers about 0.04; contact data dense in
+Speed: about 0.11 ms per KiB of prompt text (p50; p95 about 0.16-0.17 at 4 KiB,
+`scripts/benchlib/pii_scan.py`, 0.14-0.15 before the phone shapes and words); plain prose
+without numbers about 0.04; contact data dense in
 numbers (`make eval-pii`) about 0.37 (p95 0.6). The cost per KiB is bounded for any input, not just typical
 text: every pattern is bounded and linear, the scanner proposes a candidate only where a kind can
 match, and judging runs of digits (windows, libphonenumber) is paid from a per-request
@@ -47,7 +48,6 @@ Use: one `Masker` per request; `apply_to_chat` / `apply_to_inputs` / `apply_to_p
 `Masker.restore` or `Masker.stream_restorer()` put the originals back into the answer.
 """
 
-from aigw.context.pii.bench import benchmark
 from aigw.context.pii.detector import DEFAULT_DETECTOR, PIIDetector, detect
 from aigw.context.pii.findings import Finding, PIIType
 from aigw.context.pii.masker import PLACEHOLDER, Masker, StreamRestorer
@@ -75,7 +75,6 @@ __all__ = [
     "apply_to_chat",
     "apply_to_inputs",
     "apply_to_params",
-    "benchmark",
     "detect",
     "mask_json_text",
 ]

@@ -1,4 +1,4 @@
-"""`benchmark()`: scan-and-mask cost on typical prompt text, in ms of CPU per KiB (used by `make bench`).
+"""`benchmark()`: scan-and-mask cost on typical prompt text, in ms of CPU per KiB (`make bench`, `make eval-pii`).
 
 CPU time of the calling thread (`time.thread_time`), not wall time: the masking runs on the event
 loop, so its CPU is what it costs, and on a busy machine wall time mostly measures preemption.
