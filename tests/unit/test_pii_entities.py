@@ -65,6 +65,9 @@ def test_names_in_nine_languages(text: str, name: str) -> None:
         "ul. Batalionów Chłopskich 86/57\n75-946 Sanok",
         "Kyrkovägen 913\n499 60 Örnsköldsvik",
         "Avenida Fonseca, 11\n8974-650 Funchal",
+        "Am Sandtorkai 41, 20457 Hamburg",  # no street word: the postcode and city after it tell
+        "Herengracht 182\n1016 BR Amsterdam",
+        "Drottninggatan 5, 111 51 Stockholm",
     ],
 )
 def test_whole_addresses_in_ten_locales(address: str) -> None:
@@ -87,6 +90,7 @@ def test_whole_addresses_in_ten_locales(address: str) -> None:
         "Step 3: open Settings > Billing > Invoices and click Download PDF.",
         "Our offices in Berlin, Paris and Madrid close at 18:00.",
         "Upgrade to Windows Server 2022 and restart the service on port 8080.",
+        "Release Notes 4 list 12 fixes; Build 20457 ran in Team City.",
     ],
 )
 def test_pii_free_business_text_is_left_alone(text: str) -> None:

@@ -61,6 +61,12 @@ _COMPOUND_STREET = compile_re2(
 )
 _POSTCODE = r"(?:[A-Z]{1,2}-)?(?:\d{5}|\d{3}[ \t]\d{2}|\d{4}[ \t]?[A-Z]{2}|\d{2}-\d{3}|\d{4}-\d{3})"
 _POSTCODE_CITY = compile_re2(rf"\b{_POSTCODE},?[ \t]+{_CITY}")
+# A street named without a street word, told by the postcode and city right after it: "Am Sandtorkai 41,
+# 20457 Hamburg", "Herengracht 182\n1016 BR Amsterdam", "Drottninggatan 5, 111 51 Stockholm".
+_NAMED_STREET_POSTCODE = compile_re2(
+    rf"(?:(?:{_STREET_WORD}|{_LINKS})[ \t]+){{0,4}}{_STREET_WORD}[ \t]+{_HOUSE}(?:{_UNIT})?"
+    rf"[ \t]*,?[ \t]*(?:\r?\n[ \t]*)?{_POSTCODE},?[ \t]+{_CITY}"
+)
 _CITY_POSTCODE = compile_re2(rf"{_CITY},?[ \t]+\d{{5}}\b")
 _US_CITY_STATE_ZIP = compile_re2(rf"{_CITY},[ \t]+[A-Z]{{2}}[ \t]+\d{{5}}(?:-\d{{4}})?\b")
 _MILITARY = compile_re2(r"\b(?:APO|FPO|DPO)[ \t]+A[AEP][ \t]+\d{5}\b")
@@ -119,6 +125,7 @@ def _parts(text: str) -> list[Part]:
         suffix = (m.group(1) or m.group(2)).lower()
         strong = m.group(3) is not None and (suffix not in lexicon.WEAK_COMPOUND_SUFFIXES or "-" in m.group(0))
         parts.append(_part(m.span(), strong=strong, street=True))
+    parts += [_part(m.span(), strong=True, street=True) for m in _NAMED_STREET_POSTCODE.finditer(text)]
     for m in _POSTCODE_CITY.finditer(text):
         parts.append(_part(m.span(), strong=_starts_line_or_item(text, m.start()), street=False))
     parts += [_part(m.span(), strong=True, street=False) for m in _US_CITY_STATE_ZIP.finditer(text)]
