@@ -22,11 +22,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Scope
 
-from aigw.api.coalesce import coalesce
+from aigw.api.coalesce import EventStreamResponse
 from aigw.api.middleware import RequestState
 from aigw.api.openai import admit_call, note_request, stream_error
 from aigw.context.tokens import count_chat, is_exact
@@ -54,8 +54,7 @@ async def messages(request: Request) -> Response:
     result = await gateway.orchestrator.chat(chat, caller, state.trace, state.info)
     headers = answer_headers(state.info)
     if isinstance(result, ChatStream):
-        events = coalesce(_events(result, chat, state))
-        return StreamingResponse(events, media_type="text/event-stream", headers={**_SSE_HEADERS, **headers})
+        return EventStreamResponse(_events(result, chat, state), headers={**_SSE_HEADERS, **headers})
     with state.trace.span("response"):
         answer = orjson.dumps(message_from_completion(result.body))
     return Response(answer, media_type=_JSON, headers=headers)

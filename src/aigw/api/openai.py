@@ -9,11 +9,11 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from aigw.api.bodies import MAX_NAME_CHARS, chat_request, embedding_request, read_json
-from aigw.api.coalesce import coalesce
+from aigw.api.coalesce import EventStreamResponse
 from aigw.api.middleware import RequestState, request_state
 from aigw.cache import CacheControl
 from aigw.errors import GatewayError, NotFoundError, ProviderError, gateway_error_from
@@ -55,11 +55,7 @@ async def chat_completions(request: Request) -> Response:
     result = await gateway.orchestrator.chat(chat, caller, state.trace, state.info)
     headers = answer_headers(state.info)
     if isinstance(result, ChatStream):
-        return StreamingResponse(
-            coalesce(_sse(result, chat, state)),
-            media_type="text/event-stream",
-            headers={**_SSE_HEADERS, **headers},
-        )
+        return EventStreamResponse(_sse(result, chat, state), headers={**_SSE_HEADERS, **headers})
     return _json(result, headers, state)
 
 
