@@ -15,9 +15,10 @@ A store that cannot answer raises `AdmissionUnavailable`; the policy engine deci
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any, Protocol
 
 from aigw.policy.budget import BudgetExceeded, BudgetLedger, BudgetScope, Reservation, ThresholdCrossed
@@ -32,6 +33,7 @@ from aigw.policy.ratelimit import (
     RedisRateLimiter,
 )
 
+Arg = str | int | bytes  # a script's key or argument
 MAX_CARRIED_SETTLES = 64  # settles one admission carries at most, so one script stays short
 
 
@@ -144,9 +146,16 @@ class RedisAdmission:
             raise ValueError("the rate limiter and the budget ledger must use the same Redis client")
         from redis.exceptions import RedisError  # imported with the Redis client, not by every process
 
+        from aigw.store.redis_scripts import LuaScript, script_pipe
+
         self.limiter = limiter
         self.ledger = ledger
-        self._script = limiter.client.register_script(_ADMIT_LUA)
+        pipe = script_pipe(limiter.client)
+        if pipe is not None:  # the gateway's client: pipelined on a connection of its own
+            self._run: Callable[[list[str], list[Arg]], Awaitable[Any]] = partial(pipe.evalsha, LuaScript(_ADMIT_LUA))
+        else:
+            script = limiter.client.register_script(_ADMIT_LUA)
+            self._run = lambda keys, args: script(keys=keys, args=args)
         self._unavailable = (RedisError, OSError)
 
     async def admit(
@@ -160,13 +169,13 @@ class RedisAdmission:
         hold = self.ledger.reserve_input(scopes, amount_usd) if scopes else None
         settles = [(r, actual) for r, actual in settles if r.scopes]
         settle_keys, settle_args = self.ledger.settle_batch_input(settles)
-        keys = [*limit_keys, *(hold.keys if hold else ()), *settle_keys]
-        args: list[str | int] = [tag, len(limits), len(scopes) if hold else 0, len(settles), *limit_args]
+        keys: list[str] = [*limit_keys, *(hold.keys if hold else ()), *settle_keys]
+        args: list[Arg] = [tag, len(limits), len(scopes) if hold else 0, len(settles), *limit_args]
         if hold is not None:
             args += hold.args
         args += settle_args
         try:
-            reply: list[Any] = await self._script(keys=keys, args=args)
+            reply: list[Any] = await self._run(keys, args)
         except self._unavailable as exc:
             raise AdmissionUnavailable(f"rate limit and budget store unavailable: {exc!r}") from exc
         limits_end = 1 + int(reply[0])

@@ -9,6 +9,7 @@ they work whether or not the client decodes responses.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -361,5 +362,6 @@ def _member(reservation: Reservation) -> str:
     return f"{reservation.id}:{reservation.amount_micros}"
 
 
+@functools.lru_cache(maxsize=64)
 def _label(threshold: float) -> str:
     return f"{threshold:g}"

@@ -23,6 +23,7 @@ A cost of 0 is a query: it is checked (refused only when a lowered limit is alre
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import secrets
@@ -430,6 +431,7 @@ class RedisRateLimiter:
             await self._client.aclose()
 
 
+@functools.lru_cache(maxsize=1024)  # an allowed call's reset is its window: the same few values every call
 def format_duration(seconds: float) -> str:
     """A duration the way OpenAI's rate-limit headers write it (Go style): "0s", "250ms", "1.5s", "6m0s", "1h2m3s".
 

@@ -16,10 +16,14 @@ def connect_redis(url: str, max_connections: int = MAX_CONNECTIONS) -> Redis:
 
     The pool is blocking: past `max_connections` concurrent commands a caller waits (up to
     POOL_WAIT_S) for a free connection instead of failing at once with "Too many connections".
+    It also has a connection of its own on which the admission script is pipelined
+    (`redis_scripts.ScriptPool`), closed with the client.
     """
-    from redis.asyncio import BlockingConnectionPool, Redis
+    from redis.asyncio import Redis
 
-    pool = BlockingConnectionPool.from_url(
+    from aigw.store.redis_scripts import ScriptPool
+
+    pool = ScriptPool.from_url(
         url,
         max_connections=max_connections,
         timeout=POOL_WAIT_S,
