@@ -186,3 +186,15 @@ def test_only_the_gateway_pool_has_a_pipe() -> None:
     pool = ScriptPool.from_url(f"redis://{HOST}:{PORT}")
     assert pool.script_pipe() is not None
     assert pool.script_pipe() is pool.script_pipe()  # one per pool
+
+
+async def test_closing_the_client_while_calls_open_the_connection_leaves_none_open(direct: Redis) -> None:
+    for steps in range(1, 9):  # the close lands at a different point of the opening each time
+        client = connect_redis(f"redis://{HOST}:{PORT}/{DB}?client_name=aigw-pipe-race")
+        call = asyncio.ensure_future(pipe_of(client).evalsha(ECHO, [], ["late"]))
+        for _ in range(steps):  # at least one: the call has started to open the connection
+            await asyncio.sleep(0)
+        await client.aclose()
+        result = (await asyncio.gather(call, return_exceptions=True))[0]
+        assert result == [b"late", 0] or isinstance(result, RedisConnectionError), result
+        assert "aigw-pipe-race" not in [c.get("name") for c in await direct.client_list()], steps

@@ -38,6 +38,7 @@ from redis.exceptions import InvalidResponse, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 DEFAULT_TIMEOUT_S = 2.0  # for a pool configured without socket timeouts: a script call is always bounded
+CLOSE_WAIT_S = 1.0
 
 Arg = str | int | bytes
 
@@ -112,13 +113,16 @@ class _Replies(asyncio.Protocol):
         self.timer: asyncio.TimerHandle | None = None
         self.unsent: list[bytes] = []  # commands of this loop iteration, written together by `_flush`
         self.closed = False
+        self.lost: asyncio.Future[None] = self.loop.create_future()  # done once the socket is closed
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass asyncio's
 
     def send(self, command: tuple[Arg, ...]) -> asyncio.Future[Any]:
         transport = self.transport
-        if self.closed or transport is None or transport.is_closing():
+        if not self.closed and transport is not None and transport.is_closing():
+            self.fail(RedisConnectionError("the Redis script connection is closing"))
+        if self.closed or transport is None:
             raise RedisConnectionError("the Redis script connection is closed")
         future = self.loop.create_future()
         if not self.unsent:
@@ -131,11 +135,14 @@ class _Replies(asyncio.Protocol):
 
     def _flush(self) -> None:
         """One write (one system call) for every command sent since the last: loopback TCP costs per write."""
-        unsent = self.unsent
-        if self.closed or not unsent or self.transport is None:
+        unsent, transport = self.unsent, self.transport
+        if self.closed or not unsent or transport is None:
             unsent.clear()
             return
-        self.transport.write(unsent[0] if len(unsent) == 1 else b"".join(unsent))
+        if transport.is_closing():  # lost, and not told yet: the calls cannot be answered
+            self.fail(RedisConnectionError("the Redis script connection is closing"))
+            return
+        transport.write(unsent[0] if len(unsent) == 1 else b"".join(unsent))
         unsent.clear()
 
     def data_received(self, data: bytes) -> None:
@@ -154,11 +161,14 @@ class _Replies(asyncio.Protocol):
             self.fail(RedisConnectionError(f"unexpected data from Redis: {exc!r}"))
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if not self.lost.done():
+            self.lost.set_result(None)
         self.fail(RedisConnectionError(f"Redis closed the script connection: {exc!r}" if exc else "Redis closed it"))
 
     def fail(self, error: Exception) -> None:
         """Close the connection and fail every call waiting on it (their replies can no longer be matched)."""
         self.closed = True
+        self.unsent.clear()
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
@@ -169,6 +179,12 @@ class _Replies(asyncio.Protocol):
                 future.exception()  # a cancelled caller never retrieves it: no "never retrieved" warning
         if self.transport is not None:
             self.transport.abort()
+
+    async def close(self, error: Exception) -> None:
+        """`fail`, then wait (briefly) until the socket is closed, so that none is left open at shutdown."""
+        self.fail(error)
+        if self.transport is not None:
+            await asyncio.wait([self.lost], timeout=CLOSE_WAIT_S)
 
     def _watch(self) -> None:
         self.timer = None
@@ -188,6 +204,7 @@ class ScriptPipe:
         self.settings = settings
         self._replies: _Replies | None = None
         self._opening: asyncio.Future[_Replies] | None = None
+        self._closes = 0  # how many times `aclose` ran: a connection opened across one is closed at once
 
     async def evalsha(self, script: LuaScript, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
         """Run `script` (loading it on a NOSCRIPT answer) and return its raw reply; raises RedisError."""
@@ -206,11 +223,10 @@ class ScriptPipe:
 
     async def aclose(self) -> None:
         """Close the connection, failing the calls waiting on it; a later call opens a new one."""
-        if self._opening is not None:
-            self._opening.cancel()
-        if self._replies is not None:
-            self._replies.fail(RedisConnectionError("the Redis script connection was closed"))
-            self._replies = None
+        self._closes += 1
+        replies, self._replies = self._replies, None
+        if replies is not None:
+            await replies.close(RedisConnectionError("the Redis script connection was closed"))
 
     async def _connection(self) -> _Replies:
         replies = self._replies
@@ -218,7 +234,7 @@ class ScriptPipe:
             return replies
         opening = self._opening
         if opening is None:
-            opening = self._opening = asyncio.ensure_future(self._open())
+            opening = self._opening = asyncio.ensure_future(self._open(self._closes))
             opening.add_done_callback(self._opened)
         return await asyncio.shield(opening)  # a caller cancelled does not stop the others' attempt
 
@@ -227,7 +243,8 @@ class ScriptPipe:
         if not opening.cancelled():
             opening.exception()  # retrieved here whether or not a caller is still waiting for it
 
-    async def _open(self) -> _Replies:
+    async def _open(self, closes: int) -> _Replies:
+        """A new connection, set up; `closes` is `aclose`'s count when it was asked for."""
         settings = self.settings
         replies = _Replies(settings.timeout)
         try:
@@ -236,14 +253,20 @@ class ScriptPipe:
                 for command in await settings.handshake():
                     await replies.send(command)
         except ResponseError as exc:
-            replies.fail(RedisConnectionError(f"Redis refused the script connection's set-up: {exc}"))
-            raise RedisConnectionError(f"Redis refused the script connection's set-up: {exc}") from exc
+            error = RedisConnectionError(f"Redis refused the script connection's set-up: {exc}")
+            await replies.close(error)
+            raise error from exc
         except (OSError, TimeoutError) as exc:
-            replies.fail(RedisConnectionError(str(exc)))
-            raise RedisConnectionError(f"cannot open the Redis script connection: {exc!r}") from exc
+            error = RedisConnectionError(f"cannot open the Redis script connection: {exc!r}")
+            await replies.close(error)
+            raise error from exc
         except BaseException:
             replies.fail(RedisConnectionError("the Redis script connection was not opened"))
             raise
+        if closes != self._closes:
+            error = RedisConnectionError("the Redis script connection was closed while it opened")
+            await replies.close(error)
+            raise error
         self._replies = replies
         return replies
 
