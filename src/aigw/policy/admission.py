@@ -15,10 +15,9 @@ A store that cannot answer raises `AdmissionUnavailable`; the policy engine deci
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import partial
 from typing import Any, Protocol
 
 from aigw.policy.budget import BudgetExceeded, BudgetLedger, BudgetScope, Reservation, ThresholdCrossed
@@ -146,16 +145,11 @@ class RedisAdmission:
             raise ValueError("the rate limiter and the budget ledger must use the same Redis client")
         from redis.exceptions import RedisError  # imported with the Redis client, not by every process
 
-        from aigw.store.redis_scripts import LuaScript, script_pipe
+        from aigw.store.redis_scripts import script_runner
 
         self.limiter = limiter
         self.ledger = ledger
-        pipe = script_pipe(limiter.client)
-        if pipe is not None:  # the gateway's client: pipelined on a connection of its own
-            self._run: Callable[[list[str], list[Arg]], Awaitable[Any]] = partial(pipe.evalsha, LuaScript(_ADMIT_LUA))
-        else:
-            script = limiter.client.register_script(_ADMIT_LUA)
-            self._run = lambda keys, args: script(keys=keys, args=args)
+        self._run = script_runner(limiter.client, _ADMIT_LUA)  # the gateway's client: pipelined (ScriptPipe)
         self._unavailable = (RedisError, OSError)
 
     async def admit(

@@ -382,7 +382,9 @@ class RedisRateLimiter:
         self._client = client
         self._prefix = prefix
         self._owns_client = owns_client
-        self._script = client.register_script(_CHECK_SCRIPT)
+        from aigw.store.redis_scripts import script_runner
+
+        self._script = script_runner(client, _CHECK_SCRIPT)
         self._tag = secrets.token_hex(8)
         self._counter = itertools.count()
 
@@ -421,7 +423,7 @@ class RedisRateLimiter:
             return NO_LIMITS
         keys, args, tag = self.script_input(limits)
         try:
-            reply: Any = await self._script(keys=keys, args=[tag, *args])
+            reply: Any = await self._script(keys, [tag, *args])
         except self._unavailable as exc:
             raise RateLimiterUnavailable(f"rate limiter store unavailable: {exc}") from exc
         return self.decision(limits, reply)
@@ -456,6 +458,10 @@ def retry_after_seconds(seconds: float) -> int:
     return max(1, -(-round(seconds * 1_000_000) // 1_000_000))
 
 
+_TOKEN_HEADERS = ("x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens")
+_REQUEST_HEADERS = ("x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests")
+
+
 def rate_limit_headers(decision: RateLimitDecision) -> dict[str, str]:
     """OpenAI-style headers for the decision's limit: "-tokens" for a name ending in ":tpm", else "-requests".
 
@@ -468,10 +474,10 @@ def rate_limit_headers(decision: RateLimitDecision) -> dict[str, str]:
     # decision's own limit (the one that refused, or the tightest) always wins its unit.
     states = sorted(decision.each, key=lambda s: s[1] / s[0].limit if s[0].limit else 0.0, reverse=True)
     for limit, remaining, reset in [*states, (decision.limit, decision.remaining, decision.reset_after)]:
-        unit = "tokens" if limit.name.endswith(":tpm") else "requests"
-        headers[f"x-ratelimit-limit-{unit}"] = str(limit.limit)
-        headers[f"x-ratelimit-remaining-{unit}"] = str(remaining)
-        headers[f"x-ratelimit-reset-{unit}"] = format_duration(reset)
+        names = _TOKEN_HEADERS if limit.name.endswith(":tpm") else _REQUEST_HEADERS
+        headers[names[0]] = str(limit.limit)
+        headers[names[1]] = str(remaining)
+        headers[names[2]] = format_duration(reset)
     if not decision.allowed:
         headers["retry-after"] = str(retry_after_seconds(decision.retry_after))
     return headers

@@ -15,7 +15,8 @@ parsed by hiredis as they arrive.
   are those of the pool's own connections. Replies are raw (bytes for strings).
 
 `ScriptPool` is the gateway's pool (`store.redis.connect_redis`) with one such pipe, closed with
-the pool; `script_pipe(client)` finds it (None for any other client, which uses redis-py's path).
+the pool; `script_runner(client, body)` runs a script on it, or on redis-py's path for any other
+client (a plain `Redis`, Sentinel).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ import hashlib
 import socket
 import ssl
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, cast
 
 import hiredis
@@ -294,7 +296,24 @@ class ScriptPool(BlockingConnectionPool):
                 await self._pipe.aclose()
 
 
+ScriptRunner = Callable[[Sequence[str], Sequence[Arg]], Awaitable[Any]]  # (keys, args) -> the script's reply
+
+
+def script_runner(client: Redis, body: str) -> ScriptRunner:
+    """The script `body` as a call: on the client's pipe when it has one, else redis-py's EVALSHA (same reply
+    but for strings, which are bytes on the pipe and follow the client's `decode_responses` otherwise)."""
+    pipe = script_pipe(client)
+    if pipe is not None:
+        return partial(pipe.evalsha, LuaScript(body))
+    script = client.register_script(body)
+
+    async def run(keys: Sequence[str], args: Sequence[Arg]) -> Any:
+        return await script(keys=keys, args=args)
+
+    return run
+
+
 def script_pipe(client: Redis) -> ScriptPipe | None:
     """The client's script pipe when its pool has one (`connect_redis`'s does)."""
-    pool = client.connection_pool
+    pool = getattr(client, "connection_pool", None)  # a cluster client (or a test's fake) has none
     return pool.script_pipe() if isinstance(pool, ScriptPool) else None
