@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -41,3 +43,24 @@ def test_an_event_or_line_over_the_bound_is_refused(chunk: bytes) -> None:
     splitter = EventSplitter(max_event_bytes=1024)
     with pytest.raises(EventTooLarge):
         list(splitter.feed(chunk))
+
+
+def test_a_long_event_arriving_in_small_chunks_costs_linear_time() -> None:
+    """The unfinished line is appended to, never copied again per chunk (8 MiB in 512-byte reads
+    would copy some 64 GB if it were)."""
+    payload = b"x" * (8 << 20)
+    data = b"data: " + payload + b"\n\n"
+    splitter = EventSplitter(max_event_bytes=9 << 20)
+    found: list[bytes] = []
+    started = time.perf_counter()
+    for start in range(0, len(data), 512):
+        found.extend(splitter.feed(data[start : start + 512]))
+    assert found == [payload]
+    assert time.perf_counter() - started < 5
+
+
+def test_several_events_of_one_read_and_a_line_cut_between_cr_and_lf() -> None:
+    splitter = EventSplitter(max_event_bytes=1024)
+    assert list(splitter.feed_named(b"data: a\r\n\r\nevent: ping\r\ndata: b\r")) == [("message", b"a")]
+    assert list(splitter.feed_named(b"\n\r\ndata: c\n\n")) == [("ping", b"b"), ("message", b"c")]
+    assert list(splitter.close()) == []
