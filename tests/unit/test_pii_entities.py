@@ -91,6 +91,7 @@ def test_whole_addresses_in_ten_locales(address: str) -> None:
         "Our offices in Berlin, Paris and Madrid close at 18:00.",
         "Upgrade to Windows Server 2022 and restart the service on port 8080.",
         "Release Notes 4 list 12 fixes; Build 20457 ran in Team City.",
+        "Kundennummer 703685575, Vertrag 5175-3219-3225, Betrag 1 134 640,33 €.",
     ],
 )
 def test_pii_free_business_text_is_left_alone(text: str) -> None:
@@ -156,3 +157,21 @@ def test_rules_cost_is_linear_on_adversarial_text(piece: str) -> None:
     small, large = per_kib(16), per_kib(64)
     assert large < max(small, 0.5) * 3, (piece, small, large)
     assert large < 25, (piece, large)  # ms per KiB; ordinary prose costs ~0.3 on the 2-core VM
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("CRM note: spoke to Bridges, Thomas, wants a quote for 8 seats.", "Bridges, Thomas"),
+        ("| employee | ssn |\n|---|---|\n| Hill, Sarah | 137-45-7141 |", "Hill, Sarah"),
+        ("Social security number: 073-18-1666\nName: Burke, Katelyn", "Burke, Katelyn"),
+        ("Best regards,\nPotter, Bruce\nAccount Manager", "Potter, Bruce"),
+    ],
+)
+def test_surname_first_names_are_masked_whole(text: str, name: str) -> None:
+    found = _values(text, PIIType.PERSON)
+    assert name in found, found
+
+
+def test_a_cued_full_name_does_not_take_the_word_after_its_comma() -> None:
+    assert _values("Name: Anna Smith, Berlin", PIIType.PERSON) == ["Anna Smith"]

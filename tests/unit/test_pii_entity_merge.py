@@ -100,3 +100,9 @@ def test_a_lower_finding_around_upper_ones_keeps_every_uncovered_piece_trimmed()
         (PIIType.ADDRESS, "London NW1"),
     ]
     assert all(text[f.start : f.end] == f.value for f in merged)
+
+
+def test_an_uncut_lower_finding_keeps_its_own_edges() -> None:
+    text = "Contrada Argenti, 6, 20084, Lacchiarella (MI)"
+    merged = merge_below([], [Finding(PIIType.ADDRESS, 0, len(text), text)])
+    assert [(f.start, f.end, f.value) for f in merged] == [(0, len(text), text)]

@@ -134,15 +134,18 @@ def merge_below(kept: list[Finding], lower: list[Finding]) -> list[Finding]:
     for finding in sorted(lower, key=lambda f: (f.start - f.end, f.start)):
         for start, end in _uncovered(out, finding.start, finding.end):
             piece = finding.value[start - finding.start : end - finding.start]
-            left = len(piece) - len(piece.lstrip(_EDGE))
-            piece = piece.strip(_EDGE)
-            if piece:
-                at = bisect.bisect_left(out, start + left, key=lambda f: f.start)
-                out.insert(at, Finding(finding.type, start + left, start + left + len(piece), piece))
+            if start > finding.start:  # cut here: the separator left before the piece is not PII
+                trimmed = piece.lstrip(_CUT_EDGE)
+                start, piece = start + len(piece) - len(trimmed), trimmed
+            if end < finding.end:
+                piece = piece.rstrip(_CUT_EDGE)
+            if piece.strip():
+                at = bisect.bisect_left(out, start, key=lambda f: f.start)
+                out.insert(at, Finding(finding.type, start, start + len(piece), piece))
     return out
 
 
-_EDGE = " \t\r\n,;:.-/()[]"  # what a clipped piece loses at its ends: separators, never PII
+_CUT_EDGE = " \t\r\n,;"  # what a clipped piece loses where it was cut: separators
 
 
 def _uncovered(taken: list[Finding], start: int, end: int) -> list[tuple[int, int]]:

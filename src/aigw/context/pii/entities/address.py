@@ -65,7 +65,7 @@ _POSTCODE_CITY = compile_re2(rf"\b{_POSTCODE},?[ \t]+{_CITY}")
 # 20457 Hamburg", "Herengracht 182\n1016 BR Amsterdam", "Drottninggatan 5, 111 51 Stockholm".
 _NAMED_STREET_POSTCODE = compile_re2(
     rf"(?:(?:{_STREET_WORD}|{_LINKS})[ \t]+){{0,4}}{_STREET_WORD}[ \t]+{_HOUSE}(?:{_UNIT})?"
-    rf"[ \t]*,?[ \t]*(?:\r?\n[ \t]*)?{_POSTCODE},?[ \t]+{_CITY}"
+    rf"(?:[ \t]*,[ \t]*|[ \t]+|[ \t]*\r?\n[ \t]*)\b{_POSTCODE},?[ \t]+{_CITY}"
 )
 _CITY_POSTCODE = compile_re2(rf"{_CITY},?[ \t]+\d{{5}}\b")
 _US_CITY_STATE_ZIP = compile_re2(rf"{_CITY},[ \t]+[A-Z]{{2}}[ \t]+\d{{5}}(?:-\d{{4}})?\b")

@@ -72,5 +72,11 @@ _WEAK_INTROS = frozenset(
 )
 INTRO = compile_re2(rf"{_BEFORE}(?i:({words(lexicon.INTRODUCTIONS)}))[ \t]+({NAME})")
 WEAK_INTROS = frozenset(_WEAK_INTROS)
+# "Surname, Given" as CRM exports, forms and tables write it: a name when the word after the comma is
+# a known given name (or the model's), the surname not a cue or business word.
+SURNAME_FIRST = compile_re2(rf"{_BEFORE}({NAME_WORD}),[ \t]+({NAME_WORD}(?:[ \t]+{NAME_WORD})?)")
+# After a cued surname: ", Given" that ends the field ("Name: Burke, Katelyn", "| Hill, Sarah |").
+GIVEN_AFTER = compile_re2(rf"^,[ \t]+({NAME_WORD})[ \t]*(?:$|[\r\n|,;(<])")
+SURNAME_BEFORE = compile_re2(rf"(?:^|[^\p{{L}}\p{{N}}_@.])({NAME_WORD}),[ \t]+$")
 # Runs of capitalised words anywhere: a name when one of them is a known given name and one follows it.
 CAPITALISED_RUN = compile_re2(rf"{_BEFORE}({NAME})")

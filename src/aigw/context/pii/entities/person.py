@@ -22,6 +22,7 @@ from aigw.context.pii.entities.lexicon import (
 from aigw.context.pii.entities.model import MODEL
 
 Span = tuple[int, int]
+_SURNAME_LOOKBACK = 40  # characters before a model's name searched for "Surname, ": bounded, so linear
 _PARTICLES = frozenset(PARTICLES)
 # Words that are never a name's first or last word: cue words, and a title before the name.
 _NOT_EDGES = NOT_NAMES | frozenset(w for phrase in (*GREETINGS, *SIGN_OFFS) for w in phrase.split()) | frozenset(TITLES)
@@ -41,6 +42,9 @@ def find_persons(text: str) -> list[Span]:
         spans.extend(_checked(match, 2, strong=not weak))
     for match in patterns.CAPITALISED_RUN.finditer(text):
         spans.extend(_given_name_run(text, *match.span(1)))
+    for match in patterns.SURNAME_FIRST.finditer(text):
+        if match.group(2).split()[0].lower() in FIRST_NAMES and _may_be_a_surname(match.group(1)):
+            spans.append((match.start(1), match.end(2)))
     return spans
 
 
@@ -53,8 +57,22 @@ def model_persons(text: str) -> list[Span]:
             end -= 2
         for span in _trimmed(text, start, end, strong=True):
             if _looks_like_a_name(text[span[0] : span[1]].split()):
-                spans.append(span)
+                spans.append((_with_surname_before(text, span[0]), span[1]))
     return spans
+
+
+def _with_surname_before(text: str, start: int) -> int:
+    """Where a name the model found starts, counting a "Surname, " written before it ("Spence, Jean")."""
+    before = text[max(0, start - _SURNAME_LOOKBACK) : start]
+    match = patterns.SURNAME_BEFORE.search(before)
+    if match is None or not _may_be_a_surname(match.group(1)):
+        return start
+    return start - len(before) + int(match.start(1))
+
+
+def _may_be_a_surname(word: str) -> bool:
+    lowered = word.lower()
+    return lowered not in _NOT_EDGES and lowered not in BUSINESS_WORDS and lowered not in _PARTICLES
 
 
 def _looks_like_a_name(words: list[str]) -> bool:
@@ -74,9 +92,20 @@ def _cued(program: Any, text: str, *, strong: bool) -> list[Span]:
 
 def _checked(match: Any, group: int, *, strong: bool) -> list[Span]:
     """The name in `group`, less the words at its start that are not names ("Hi team", "Dear
-    customer"); a weak cue also needs a known given name first."""
+    customer"), with a ", Given" that ends the field after a lone surname; a weak cue also needs a
+    known given name first."""
     start, end = match.span(group)
-    return _trimmed(match.string, start, end, strong=strong)
+    text = match.string
+    spans = _trimmed(text, start, end, strong=strong)
+    return [(s, e if " " in text[s:e] else _with_given_after(text, e)) for s, e in spans]
+
+
+def _with_given_after(text: str, end: int) -> int:
+    """Where a cued name ends, counting a ", Given" that closes its field ("Name: Burke, Katelyn")."""
+    found = patterns.GIVEN_AFTER.search(text[end : end + _SURNAME_LOOKBACK])
+    if found is None or not _may_be_a_surname(found.group(1)):
+        return end
+    return end + int(found.end(1))
 
 
 def _trimmed(text: str, start: int, end: int, *, strong: bool) -> list[Span]:
