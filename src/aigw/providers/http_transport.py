@@ -7,15 +7,17 @@ the client retries, the breaker counts it and the orchestrator falls back the sa
 family).
 
 Decisions:
-- One aiohttp session per provider (keep-alive connections), opened by `start`.
+- One aiohttp session per provider (keep-alive connections), opened by `start`, without a cookie
+  jar: a cookie an upstream sets for one caller must not go with another caller's call.
 - Every exception of aiohttp's tree, its HTTP parser's included (`HttpProcessingError` is not an
   `aiohttp.ClientError`), is translated in one place, `failures`.
 - What is read is bounded: a plain answer by `max_body_bytes`, one stream event by
   `max_event_bytes` (see `providers.sse`), an error answer by 64 KiB, and a JSON answer may nest
   at most `MAX_JSON_DEPTH` levels (deeper ones could not be passed on: orjson writes 254 at most).
-- Each read of a body has its own deadline (`timeout`): when aiohttp's parser fails after the
-  head (a bad chunk size mid-stream) it drops its socket-read timer and never wakes the reader,
-  which would otherwise wait forever (aiohttp 3.14).
+- Each read of a body that waits has its own deadline (`timeout`): when aiohttp's parser fails
+  after the head (a bad chunk size mid-stream) it drops its socket-read timer and never wakes the
+  reader, which would otherwise wait forever (aiohttp 3.14). What has already arrived is taken
+  without a deadline: a plain answer usually comes with its head.
 - An error status becomes `ProviderStatusError` with the parsed body (for its message) and the
   `retry-after-ms` / `retry-after` wait; a family whose error bodies differ from OpenAI's maps
   them afterwards.
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,13 +102,19 @@ class HttpTransport:
         self.limits = limits
         self._headers = dict(headers)
         self._session: aiohttp.ClientSession | None = None
+        self._failures = _Failures(provider, "")
 
     async def start(self) -> None:
         limits = self.limits
         connector = aiohttp.TCPConnector(limit=limits.max_connections, ttl_dns_cache=300, keepalive_timeout=30)
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=min(limits.timeout, 10.0), sock_read=limits.timeout)
+        # No cookie jar (see the module docstring); a jar also filters cookies on every request.
         self._session = aiohttp.ClientSession(
-            connector=connector, timeout=timeout, headers=self._headers, raise_for_status=False
+            connector=connector,
+            timeout=timeout,
+            headers=self._headers,
+            raise_for_status=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
 
     async def close(self) -> None:
@@ -123,22 +131,10 @@ class HttpTransport:
             raise ProviderConnectionError("provider is not started", provider=self.provider)
         return self._session
 
-    @contextlib.contextmanager
-    def failures(self, during: str = "") -> Iterator[None]:
+    def failures(self, during: str = "") -> contextlib.AbstractContextManager[None]:
         """Every failure of the HTTP exchange as the `ProviderError` it is: the one place where
         aiohttp's exceptions are translated (`during` prefixes the message, e.g. "stream broken")."""
-        prefix = f"{during}: " if during else ""
-        try:
-            yield
-        except TimeoutError:  # aiohttp's timeouts (ServerTimeoutError ...) are TimeoutErrors too
-            raise ProviderTimeoutError(prefix + "timed out", provider=self.provider) from None
-        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
-            raise ProviderConnectionError(prefix + _describe(exc), provider=self.provider) from None
-        except (aiohttp.ClientError, HttpProcessingError) as exc:  # a malformed HTTP answer, and the rest
-            message = prefix + "malformed HTTP answer: " + _describe(exc)
-            raise ProviderResponseError(message, provider=self.provider) from None
-        except EventTooLarge as exc:
-            raise ProviderResponseError(str(exc), provider=self.provider) from None
+        return _Failures(self.provider, f"{during}: ") if during else self._failures
 
     async def post_json(
         self, url: URL, body: dict[str, Any] | bytes, headers: Mapping[str, str] | None = None
@@ -186,12 +182,18 @@ class HttpTransport:
         return OpenedStream(self, resp)
 
     async def read_chunks(self, resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-        """The body as it arrives, each read under its own deadline (see the module docstring)."""
+        """The body as it arrives, each read that waits under its own deadline (see the module
+        docstring); what is already buffered is taken at once, without a timer."""
+        content = resp.content
         while True:
-            async with asyncio.timeout(self.limits.timeout):
-                chunk = await resp.content.readany()
+            chunk = content.read_nowait()
             if not chunk:
-                return
+                if content.at_eof():
+                    return
+                async with asyncio.timeout(self.limits.timeout):
+                    chunk = await content.readany()
+                if not chunk:
+                    return
             yield chunk
 
     async def read_body(self, resp: aiohttp.ClientResponse, limit: int) -> bytes:
@@ -234,6 +236,34 @@ class HttpTransport:
         return ProviderStatusError(
             resp.status, parsed if isinstance(parsed, dict) else None, provider=self.provider, retry_after=retry_after
         )
+
+
+class _Failures(contextlib.AbstractContextManager[None]):
+    """`HttpTransport.failures`: a plain class, not a generator context manager, as it wraps every
+    call (stateless, so one instance serves concurrent calls)."""
+
+    __slots__ = ("prefix", "provider")
+
+    def __init__(self, provider: str, prefix: str) -> None:
+        self.provider = provider
+        self.prefix = prefix
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if exc is None:
+            return
+        prefix = self.prefix
+        if isinstance(exc, TimeoutError):  # aiohttp's timeouts (ServerTimeoutError ...) are TimeoutErrors too
+            raise ProviderTimeoutError(prefix + "timed out", provider=self.provider) from None
+        if isinstance(exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError):
+            raise ProviderConnectionError(prefix + _describe(exc), provider=self.provider) from None
+        if isinstance(exc, aiohttp.ClientError | HttpProcessingError):  # a malformed HTTP answer, and the rest
+            message = prefix + "malformed HTTP answer: " + _describe(exc)
+            raise ProviderResponseError(message, provider=self.provider) from None
+        if isinstance(exc, EventTooLarge):
+            raise ProviderResponseError(str(exc), provider=self.provider) from None
 
 
 def _encoded(body: dict[str, Any] | bytes) -> bytes:
