@@ -175,3 +175,17 @@ def test_surname_first_names_are_masked_whole(text: str, name: str) -> None:
 
 def test_a_cued_full_name_does_not_take_the_word_after_its_comma() -> None:
     assert _values("Name: Anna Smith, Berlin", PIIType.PERSON) == ["Anna Smith"]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Emergency contact: Mrs Catherine George, cell +44 20 7946 0018", "Mrs Catherine George"),
+        ("Hallo, hier ist Susan Liebelt B.A.. Bitte rufen Sie mich an.", "Susan Liebelt B.A."),
+        ("Rückrufbitte: Prof. Judith Fechner MBA., Rufnummer 0800 5861291", "Prof. Judith Fechner MBA."),
+        ("Notiz: Gespräch mit Dipl.-Ing. Hildegund Mentzel, möchte ein Angebot", "Dipl.-Ing. Hildegund Mentzel"),
+        ("Nicholas Mays II asked us to move the meeting.", "Nicholas Mays II"),
+    ],
+)
+def test_titles_and_degrees_are_masked_with_the_name(text: str, name: str) -> None:
+    assert name in _values(text, PIIType.PERSON), [(f.type, f.value) for f in find_entities(text, BOTH)]

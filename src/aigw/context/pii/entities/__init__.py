@@ -31,7 +31,7 @@ from __future__ import annotations
 from aigw.context.pii.budget import WorkBudget
 from aigw.context.pii.entities.address import find_addresses
 from aigw.context.pii.entities.model import MODEL, status, warm_up
-from aigw.context.pii.entities.person import find_persons, model_persons
+from aigw.context.pii.entities.person import find_persons, model_persons, with_suffix
 from aigw.context.pii.findings import Finding, PIIType
 
 KINDS = frozenset({PIIType.PERSON.value, PIIType.ADDRESS.value})
@@ -53,8 +53,7 @@ def find_entities(text: str, kinds: frozenset[str], budget: WorkBudget | None = 
     if PIIType.ADDRESS.value in kinds:
         spans += [(s, e, PIIType.ADDRESS) for s, e in find_addresses(text)]
     if PIIType.PERSON.value in kinds:
-        spans += [(s, e, PIIType.PERSON) for s, e in find_persons(text)]
-        spans += [(s, e, PIIType.PERSON) for s, e in model_persons(text)]
+        spans += [(s, with_suffix(text, s, e), PIIType.PERSON) for s, e in (*find_persons(text), *model_persons(text))]
     return [Finding(kind, start, end, text[start:end]) for start, end, kind in _joined(spans)]
 
 

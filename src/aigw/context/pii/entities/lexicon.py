@@ -21,7 +21,14 @@ TITLES = (
     "mlle", "monsieur", "madame", "mademoiselle", "sig", "sig.ra", "sigra", "signor", "signora", "signorina",
     "dott", "dott.ssa", "dottor", "dottore", "dottoressa", "avv", "ing", "sr", "sra", "srta", "señor", "señora",
     "señorita", "don", "doña", "dña", "pan", "pani", "panie", "panu", "dhr", "mevr", "mw", "meneer", "mevrouw", "heer",
-    "fru", "fröken", "herr", "snr", "dra", "exmo", "exma", "eng", "engº",
+    "fru", "fröken", "herr", "snr", "dra", "exmo", "exma", "eng", "engº", "dipl.-ing", "dipl.-kfm", "univ.prof",
+    "mag", "ing.", "lic", "mgr", "inż", "dr.-ing",
+)
+
+# What follows a name as part of it: degrees and generational suffixes ("Susan Liebelt B.A.", "Nicholas Mays II").
+NAME_SUFFIXES = (
+    "mba", "b.sc", "b.a", "b.eng", "m.sc", "m.a", "m.eng", "ll.m", "ph.d", "phd", "md", "dds", "dvm", "jr", "sr",
+    "ii", "iii", "iv", "esq", "msc", "bsc",
 )
 
 # A greeting opens a message and names its reader: "Hi Anna,", "Sehr geehrte Frau Weber".

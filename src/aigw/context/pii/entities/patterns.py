@@ -54,7 +54,8 @@ _TITLES = (
     r"|(?i:" + words(_DOTTED_TITLES) + r")\.)"
 )
 
-TITLE = compile_re2(rf"{_BEFORE}{_TITLES}[ \t]+(?:{_TITLES}[ \t]+)?({NAME})")
+# The title is masked with the name ("Mrs Katherine Murray" -> one PERSON): it is written as part of it.
+TITLE = compile_re2(rf"{_BEFORE}({_TITLES}[ \t]+(?:{_TITLES}[ \t]+)?)({NAME})")
 GREETING = compile_re2(rf"{_BEFORE}(?i:{words(lexicon.GREETINGS)})[ \t]*,?[ \t]+(?:{_TITLES}[ \t]+)?({NAME})")
 # The sender's name after a sign-off: on the next line, or after a comma on the same one.
 SIGN_OFF = compile_re2(
@@ -72,6 +73,8 @@ _WEAK_INTROS = frozenset(
 )
 INTRO = compile_re2(rf"{_BEFORE}(?i:({words(lexicon.INTRODUCTIONS)}))[ \t]+({NAME})")
 WEAK_INTROS = frozenset(_WEAK_INTROS)
+# A degree or generational suffix right after a name: "MBA.", "B.Sc.", ", Jr.", "II".
+NAME_SUFFIX = compile_re2(rf"^(?:,?[ \t]+)((?i:{words(lexicon.NAME_SUFFIXES)})\.?)(?:$|[^\p{{L}}\p{{N}}])")
 # "Surname, Given" as CRM exports, forms and tables write it: a name when the word after the comma is
 # a known given name (or the model's), the surname not a cue or business word.
 SURNAME_FIRST = compile_re2(rf"{_BEFORE}({NAME_WORD}),[ \t]+({NAME_WORD}(?:[ \t]+{NAME_WORD})?)")

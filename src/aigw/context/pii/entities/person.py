@@ -31,7 +31,9 @@ _NOT_EDGES = NOT_NAMES | frozenset(w for phrase in (*GREETINGS, *SIGN_OFFS) for 
 def find_persons(text: str) -> list[Span]:
     """Spans of person names found by the rules, in no particular order (they may overlap)."""
     spans: list[Span] = []
-    for program in (patterns.TITLE, patterns.GREETING, patterns.FIELD):
+    for match in patterns.TITLE.finditer(text):
+        spans.extend((match.start(1), end) for _, end in _checked(match, 2, strong=True))
+    for program in (patterns.GREETING, patterns.FIELD):
         spans.extend(_cued(program, text, strong=True))
     for match in patterns.SIGN_OFF.finditer(text):
         # After a comma on the same line ("Thanks, great work") the words must look like a name.
@@ -46,6 +48,19 @@ def find_persons(text: str) -> list[Span]:
         if match.group(2).split()[0].lower() in FIRST_NAMES and _may_be_a_surname(match.group(1)):
             spans.append((match.start(1), match.end(2)))
     return spans
+
+
+def with_suffix(text: str, start: int, end: int) -> int:
+    """Where the name at `start:end` ends, counting a degree or generational suffix written after it
+    ("B.Sc.", "II"), also one the name's last word began ("Susan Liebelt B." of "B.A.")."""
+    last_space = text.rfind(" ", start, end)
+    for at in (end, last_space) if last_space > start else (end,):
+        found = patterns.NAME_SUFFIX.search(text[at : at + 16])
+        if found is not None:
+            suffix_end = at + int(found.end(1))
+            if suffix_end > end:
+                return suffix_end
+    return end
 
 
 def model_persons(text: str) -> list[Span]:
