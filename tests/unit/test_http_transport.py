@@ -65,6 +65,17 @@ async def test_a_body_that_came_with_the_head_is_read_without_a_deadline(
     assert deadlines == []
 
 
+async def test_an_empty_body_is_read_at_once(raw: RawUpstream, deadlines: list[float | None]) -> None:
+    raw.then(http_answer(b""))
+    transport = await opened(DEADLINE)
+    try:
+        with pytest.raises(ProviderResponseError, match="not valid JSON"):
+            await transport.post_json(URL(raw.url + "/chat/completions"), {"model": "m"})
+    finally:
+        await transport.close()
+    assert deadlines == []
+
+
 async def test_a_body_that_comes_later_is_awaited_under_a_deadline_per_read(
     raw: RawUpstream, deadlines: list[float | None]
 ) -> None:
