@@ -79,7 +79,18 @@ INTRODUCTIONS = (
     "hier ist", "je m'appelle", "je suis", "mon nom est", "de la part de", "mi chiamo", "il mio nome è",
     "sono", "me llamo", "mi nombre es", "soy", "ik heet", "mijn naam is", "ik ben", "met", "nazywam się",
     "mam na imię", "jestem", "jag heter", "mitt namn är", "jag är", "chamo-me", "o meu nome é", "meu nome é",
-    "sou", "em nome de",
+    "sou", "em nome de", "call back", "devolver llamada a", "llamar a", "rückruf an", "richiamare",
+    "rappeler", "terugbellen", "oddzwonić do", "ring upp", "ligar para",
+)
+
+# A role written right before a full name, without a colon: "el cliente Leandro Batlle Prado", "Kunde
+# Marleen Drub", "titular Araujo, Etelvina". The name must have two words or more.
+ROLES = (
+    "customer", "client", "account holder", "patient", "caller", "kunde", "kundin", "kontoinhaber",
+    "kontoinhaberin", "ansprechpartner", "ansprechpartnerin", "le client", "la cliente", "titulaire",
+    "el cliente", "la clienta", "titular", "il cliente", "la cliente", "intestatario", "intestataria", "klant",
+    "rekeninghouder", "klient", "klientka", "posiadacz", "posiadaczka", "kunden", "kontoinnehavare", "o cliente",
+    "a cliente",
 )
 
 # Capitalised words that follow the cues above without being a name ("Hi team", "Dear customer",

@@ -71,6 +71,7 @@ _WEAK_INTROS = frozenset(
     {"this is", "i am", "i'm", "ich bin", "hier ist", "je suis", "sono", "soy", "ik ben", "met", "jestem", "jag är"}
     | {"sou", "spoke to", "spoke with", "talked to"}
 )
+ROLE = compile_re2(rf"{_BEFORE}(?i:{words(lexicon.ROLES)})[ \t]+({NAME}(?:,[ \t]+{NAME_WORD})?)")
 INTRO = compile_re2(rf"{_BEFORE}(?i:({words(lexicon.INTRODUCTIONS)}))[ \t]+({NAME})")
 WEAK_INTROS = frozenset(_WEAK_INTROS)
 # A degree or generational suffix right after a name: "MBA.", "B.Sc.", ", Jr.", "II".

@@ -16,16 +16,24 @@ from aigw.context.pii.entities.lexicon import (
     GREETINGS,
     NOT_NAMES,
     PARTICLES,
+    ROLES,
     SIGN_OFFS,
     TITLES,
 )
 from aigw.context.pii.entities.model import MODEL
 
 Span = tuple[int, int]
+_GREETING_WORDS = frozenset(GREETINGS)
+_GREETING_LOOKBACK = 24  # characters before an introduction searched for a greeting
 _SURNAME_LOOKBACK = 40  # characters before a model's name searched for "Surname, ": bounded, so linear
 _PARTICLES = frozenset(PARTICLES)
 # Words that are never a name's first or last word: cue words, and a title before the name.
-_NOT_EDGES = NOT_NAMES | frozenset(w for phrase in (*GREETINGS, *SIGN_OFFS) for w in phrase.split()) | frozenset(TITLES)
+_NOT_EDGES = (
+    NOT_NAMES
+    | frozenset(w for phrase in (*GREETINGS, *SIGN_OFFS) for w in phrase.split())
+    | frozenset(w for phrase in ROLES for w in phrase.split() if len(w) > 2)  # not "la", "el": names start so
+    | frozenset(TITLES)
+)
 
 
 def find_persons(text: str) -> list[Span]:
@@ -40,14 +48,26 @@ def find_persons(text: str) -> list[Span]:
         same_line = "\n" not in text[match.start() : match.start(1)]
         spans.extend(_checked(match, 1, strong=not same_line))
     for match in patterns.INTRO.finditer(text):
-        weak = " ".join(match.group(1).lower().split()) in patterns.WEAK_INTROS
+        weak = " ".join(match.group(1).lower().split()) in patterns.WEAK_INTROS and not _after_greeting(
+            text, match.start(1)
+        )
         spans.extend(_checked(match, 2, strong=not weak))
+    for match in patterns.ROLE.finditer(text):
+        spans.extend(span for span in _checked(match, 1, strong=True) if " " in text[span[0] : span[1]])
     for match in patterns.CAPITALISED_RUN.finditer(text):
         spans.extend(_given_name_run(text, *match.span(1)))
     for match in patterns.SURNAME_FIRST.finditer(text):
         if match.group(2).split()[0].lower() in FIRST_NAMES and _may_be_a_surname(match.group(1)):
             spans.append((match.start(1), match.end(2)))
     return spans
+
+
+def _after_greeting(text: str, start: int) -> bool:
+    """Whether a greeting opens the sentence right before `start` ("Hola, soy …", "Hallo, hier ist …"):
+    then "soy", "this is" introduce the writer, not any capitalised word."""
+    before = text[max(0, start - _GREETING_LOOKBACK) : start].lower()
+    words = before.replace(",", " ").replace("!", " ").split()
+    return bool(words) and (words[-1] in _GREETING_WORDS or " ".join(words[-2:]) in _GREETING_WORDS)
 
 
 def with_suffix(text: str, start: int, end: int) -> int:
