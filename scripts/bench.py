@@ -125,7 +125,8 @@ def run_all(cfg: Config, report: Report, tmp: Path, procs: Processes) -> None:
     if "streaming" not in cfg.skip:
         attempt(report, "time to first token", lambda: ttft_phase(fixed_rounds, cfg.duration, bdir, tmp, procs), "ttft")
     if "translation" not in cfg.skip:
-        run = lambda: translation_phase(fixed_rounds, cfg.duration, bdir, tmp, procs)  # noqa: E731
+        translation_rounds = 1 if cfg.quick else 2 * fixed_rounds  # a ratio of close figures: more rounds
+        run = lambda: translation_phase(translation_rounds, cfg.duration, bdir, tmp, procs)  # noqa: E731
         attempt(report, "translation", run, "translation")
     if "extras" not in cfg.skip:
         attempt(report, "PII benchmark", pii_phase, "pii")

@@ -1,4 +1,5 @@
-"""Serve one of tests/support's vendor mocks (Anthropic Messages API, Gemini) as a process of its own.
+"""Serve one of tests/support's vendor mocks (OpenAI Chat Completions, Anthropic Messages API, Gemini)
+as a process of its own.
 
 `python scripts/benchlib/family_mock.py anthropic --port P --api-key K` runs
 `tests.support.mock_anthropic.MockAnthropic` unchanged on 127.0.0.1:P until SIGTERM; the benchmark
@@ -23,6 +24,10 @@ def build(family: str, api_key: str) -> MockServer:
         from tests.support.mock_anthropic import MockAnthropic
 
         return MockAnthropic(api_key)
+    if family == "openai":
+        from tests.support.mock_openai_family import MockOpenAI
+
+        return MockOpenAI(api_key)
     from tests.support.mock_gemini import MockGemini
 
     return MockGemini(api_key=api_key, access_token=api_key)
@@ -30,7 +35,7 @@ def build(family: str, api_key: str) -> MockServer:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("family", choices=["anthropic", "gemini"])
+    ap.add_argument("family", choices=["openai", "anthropic", "gemini"])
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--api-key", required=True)
     a = ap.parse_args()

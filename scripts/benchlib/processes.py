@@ -184,7 +184,7 @@ def start_aigw(
 
 
 def start_family_mock(procs: Processes, family: str, port: int, api_key: str, log_path: Path) -> subprocess.Popen[Any]:
-    """tests/support's mock of an Anthropic or Gemini API as a process of its own (benchlib/family_mock.py)."""
+    """tests/support's mock of an OpenAI, Anthropic or Gemini API as a process of its own (benchlib/family_mock.py)."""
     here = Path(__file__).resolve().parent
     cmd = [str(venv_python()), str(here / "family_mock.py"), family, "--port", str(port), "--api-key", api_key]
     with log_path.open("wb") as fh:

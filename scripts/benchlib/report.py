@@ -169,9 +169,11 @@ class Report:
             "Streaming: `stream: true`, the shared mock's default 10 chunks, no delay. Time to first token: "
             "benchlib/ttft.py, open loop, the first SSE event with content. Memory: `aigw serve --workers "
             f"{GATEWAY_WORKERS}`, VmRSS of the supervisor and of each worker separately, idle and over the calls "
-            "(wrk c=50). Translation: one gateway with three aliases (OpenAI adapter on the shared mock, "
-            "Anthropic and Gemini adapters on tests/support's mocks, each mock its own process), the same "
-            "non-streamed request at a fixed rate, CPU of the gateway's process tree only. Max RSS in the "
+            "(wrk c=50). Translation: one gateway with four aliases (the OpenAI, Anthropic and Gemini adapters "
+            "each on its mock of tests/support, one mock framework and the same planned answer, so the target "
+            "compares translation with passthrough; and the OpenAI adapter on the shared mock, for reference), "
+            "each mock its own process, the same non-streamed request at a fixed rate, CPU of the gateway's "
+            "process tree only. Max RSS in the "
             f"results table is the whole tree (supervisor + {GATEWAY_WORKERS} workers)."
         )
 
@@ -278,7 +280,8 @@ def translation_details(tr: Result | None) -> list[str]:
         return []
     parts = [
         f"{f}: {fmt(tr[f]['cpu_us'], 0)} µs/call, p50 {fmt(tr[f]['p50_ms'], 2)} ms, errors {tr[f]['errors']}"
-        for f in ("openai", "anthropic", "gemini")
+        for f in ("openai", "anthropic", "gemini", "openai-shared")
+        if f in tr
     ]
     return [
         f"- translation at {tr['rate']} req/s ({tr['rounds']} rounds of {tr['duration']:g} s, 2 workers): "

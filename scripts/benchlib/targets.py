@@ -117,7 +117,7 @@ def translation_targets(tr: Result | None) -> list[str]:
     for family in ("anthropic", "gemini"):
         label = (
             f"translation ({family} adapter): gateway CPU per call ≤ +{100 * MAX_TRANSLATION_EXTRA:g} % "
-            "of the OpenAI passthrough"
+            "of the OpenAI passthrough (same mock framework)"
         )
         if tr is None:
             rows.append(not_run(label))
