@@ -108,12 +108,17 @@ def _ms_per_kib(text: str, detector: PIIDetector) -> float:
 
 @contextlib.contextmanager
 def _no_collections() -> Iterator[None]:
-    """No garbage collection while timing: a full collection walks what earlier tests left in the
-    process (a loaded spaCy model is millions of objects), which is not the scan's cost."""
+    """Neither garbage collection nor a line tracer while timing: a full collection walks what earlier
+    tests left in the process (a loaded spaCy model is millions of objects), and coverage's tracer
+    (make test) slows Python lines several times while regexes run untraced, so it inflates the
+    adversarial shapes (Python-heavy) against ordinary text (regex-heavy). Neither is the scan's cost."""
+    tracer = sys.gettrace()
     gc.disable()
+    sys.settrace(None)
     try:
         yield
     finally:
+        sys.settrace(tracer)
         gc.enable()
 
 

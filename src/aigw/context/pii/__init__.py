@@ -7,7 +7,7 @@ numbers (`make eval-pii`) about 0.37 (p95 0.6). The cost per KiB is bounded for 
 text: every pattern is bounded and linear, the scanner proposes a candidate only where a kind can
 match, and judging runs of digits (windows, libphonenumber) is paid from a per-request
 `WorkBudget` (`budget`). The adversarial shapes of `tests/unit/test_pii_worst_case.py` (`1.5 1.5 …`,
-`sk-sk-…`, `DE12 DE12 …`, `::+::+…` and 40 more) cost 0.1-0.7 ms per KiB, at most ~6 times prose.
+`sk-sk-…`, `DE12 DE12 …`, `::+::+…` and 40 more) cost 0.1-1.0 ms per KiB, at most ~8 times prose.
 Past the budget, a run of 8+ digits that would have needed parsing is masked as a PHONE: the
 fail-safe masks more, never less.
 
